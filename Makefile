@@ -1,0 +1,32 @@
+# t2t — two commands on a fresh machine (Python 3.11 + make):
+#   make book    set everything up, generate the embedded virtual cohort, run every notebook, build the HTML book
+#   make test    run the test suite
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+PROFILE ?= quick
+STAMP   := $(VENV)/.installed-stamp
+
+.PHONY: setup test book clean bench
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	# torch first, pinned, so that nothing below pulls a newer torch with CUDA packages
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[book,dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+test: setup
+	$(BIN)/python -m pytest
+
+book: setup
+	$(BIN)/python book/build.py --profile $(PROFILE)
+
+bench: setup
+	$(BIN)/python benchmarks/bench_simulate.py
+
+clean:
+	rm -rf _build
