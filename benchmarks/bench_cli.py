@@ -1,0 +1,169 @@
+"""Benchmark: ``t2t simulate`` end-to-end vs ``dcm2niix`` on the same 525-file series.
+
+Builds a synthetic thin series (525 slices of 512 x 512, 1.0 mm thick every 0.8 mm, a
+body-like phantom in HU) with :func:`t2tcore.dicomio.write_series` in a temporary folder,
+then times side by side, in one run (median of ``--repeat`` runs each, warm page cache):
+
+* ``dcm2niix -z n`` converting the folder to NIfTI (the reference converter);
+* :func:`t2tcore.read_series` alone, in this process, with each parallel mode
+  (``serial``, ``thread``, ``process``);
+* :func:`t2tcore.write_series` of a 210-slice volume, with each parallel mode;
+* ``t2t simulate IN OUT --thickness 3 --interval 2`` end-to-end as a subprocess.
+
+and prints the ratios (goal: ``t2t simulate`` <= 2x ``dcm2niix``).
+
+Usage: ``python benchmarks/bench_cli.py [--slices 525] [--size 512] [--repeat 3]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+import numpy as np
+
+from t2tcore import dicomio
+from t2tcore.dicomio import Series, read_series, write_series
+
+
+def synthetic_volume(n: int = 525, size: int = 512, seed: int = 0) -> np.ndarray:
+    """A body-like CT volume in HU, shape (n, size, size), float32.
+
+    Air (-1000) around an elliptic body (soft tissue ~40 HU) whose size changes along z,
+    two lungs (-850 HU) in the upper half, a spine and ribs-like bone ring (~700-1200 HU),
+    a few contrast-enhanced vessels (~250 HU) and Gaussian noise (sigma 15 HU).
+    """
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:size, 0:size].astype(np.float32)
+    y = (y - size / 2) / (size / 2)
+    x = (x - size / 2) / (size / 2)
+    vol = np.empty((n, size, size), np.float32)
+    for k in range(n):
+        t = k / max(1, n - 1)
+        a, b = 0.80 + 0.08 * np.sin(3 * t), 0.58 + 0.05 * np.cos(2 * t)
+        r = (x / a) ** 2 + (y / b) ** 2
+        img = np.full((size, size), -1000.0, np.float32)
+        img[r <= 1] = 40.0
+        img[(r <= 1) & (r > 0.85)] = -90.0  # fat layer
+        if t > 0.45:  # lungs
+            for cx in (-0.35, 0.35):
+                lung = ((x - cx) / 0.27) ** 2 + ((y + 0.05) / 0.38) ** 2 <= 1
+                img[lung] = -850.0
+        rs = (x / 0.09) ** 2 + ((y - 0.38) / 0.08) ** 2
+        img[rs <= 1] = 700.0  # vertebral body
+        img[(rs <= 1) & (rs > 0.6)] = 1200.0  # cortical shell
+        ring = (r > 0.7) & (r < 0.74) & (np.sin(40 * np.arctan2(y, x) + 6 * t) > 0.3)
+        img[ring] = 900.0
+        for cx, cy in ((0.05, 0.1), (-0.1, 0.12)):
+            img[((x - cx) ** 2 + (y - cy) ** 2) < 0.004] = 250.0
+        img += rng.normal(0.0, 15.0, img.shape).astype(np.float32)
+        vol[k] = img
+    return vol
+
+
+def _median_time(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _t2t_command() -> list[str]:
+    exe = pathlib.Path(sys.executable).with_name("t2t")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "t2tcore.cli"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--slices", type=int, default=525)
+    ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args(argv)
+
+    dcm2niix = shutil.which("dcm2niix")
+    ncpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"# {args.slices} slices of {args.size}x{args.size}, {ncpu} CPU(s), median of {args.repeat} runs")
+    with tempfile.TemporaryDirectory(prefix="t2t-bench-") as tmp:
+        tmp = pathlib.Path(tmp)
+        vol = synthetic_volume(args.slices, args.size)
+        pos = np.arange(args.slices) * 0.8
+        thin = Series.from_array(vol, pos, (0.7, 0.7), 1.0, interval=0.8, description="bench thin 1mm/0.8mm")
+        t0 = time.perf_counter()
+        write_series(thin, tmp / "thin")
+        print(f"wrote the thin series in {time.perf_counter() - t0:.2f} s")
+        del vol
+
+        results: dict[str, float] = {}
+        if dcm2niix:
+            nii = tmp / "nii"
+
+            def run_dcm2niix():
+                shutil.rmtree(nii, ignore_errors=True)
+                nii.mkdir()
+                subprocess.run(
+                    [dcm2niix, "-z", "n", "-b", "n", "-o", str(nii), "-f", "thin", str(tmp / "thin")],
+                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                )
+
+            results["dcm2niix"] = _median_time(run_dcm2niix, args.repeat)
+        else:
+            print("dcm2niix not found: install the Debian package dcm2niix for the comparison")
+
+        saved = dict(dicomio.PARALLEL)
+        env_mode = os.environ.pop("T2T_PARALLEL", None)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                for mode in ("serial", "thread", "process"):
+                    dicomio.PARALLEL.update(scan=mode, decode=mode, write=mode)
+                    results[f"read_series [{mode}]"] = _median_time(lambda: read_series(tmp / "thin"), args.repeat)
+                series = read_series(tmp / "thin")
+                thick = series.derive(series.volume[::2][:210], series.positions[::2][:210],
+                                      thickness=3.0, interval=1.6, description="bench write")
+                for mode in ("serial", "thread", "process"):
+                    dicomio.PARALLEL.update(write=mode)
+                    results[f"write_series 210 [{mode}]"] = _median_time(
+                        lambda: write_series(thick, tmp / "w", overwrite=True), args.repeat
+                    )
+                del series, thick
+        finally:
+            dicomio.PARALLEL.clear()
+            dicomio.PARALLEL.update(saved)
+            if env_mode is not None:
+                os.environ["T2T_PARALLEL"] = env_mode
+
+        cmd = _t2t_command() + ["simulate", str(tmp / "thin"), str(tmp / "out"), "--thickness", "3", "--interval", "2",
+                                "--overwrite", "--no-progress"]
+
+        def run_t2t():
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+
+        results["t2t simulate (end-to-end)"] = _median_time(run_t2t, args.repeat)
+        t0 = time.perf_counter()
+        subprocess.run(_t2t_command() + ["--version"], check=True, stdout=subprocess.DEVNULL)
+        results["t2t --version (startup)"] = time.perf_counter() - t0
+
+    width = max(len(k) for k in results)
+    for k, v in results.items():
+        print(f"{k:<{width}}  {v:7.3f} s")
+    if "dcm2niix" in results:
+        ref = results["dcm2niix"]
+        print("ratios to dcm2niix (goal for t2t simulate: <= 2):")
+        for k, v in results.items():
+            if k != "dcm2niix":
+                print(f"  {k:<{width}}  {v / ref:6.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
