@@ -4,13 +4,18 @@ Builds a synthetic thin series (525 slices of 512 x 512, 1.0 mm thick every 0.8 
 body-like phantom in HU) with :func:`t2tcore.dicomio.write_series` in a temporary folder,
 then times side by side, in one run (median of ``--repeat`` runs each, warm page cache):
 
-* ``dcm2niix -z n`` converting the folder to NIfTI (the reference converter);
-* :func:`t2tcore.read_series` alone, in this process, with each parallel mode
-  (``serial``, ``thread``, ``process``);
-* :func:`t2tcore.write_series` of a 210-slice volume, with each parallel mode;
-* ``t2t simulate IN OUT --thickness 3 --interval 2`` end-to-end as a subprocess.
+* :func:`t2tcore.read_series` alone, in this process: the default per-phase parallel
+  setting (:data:`t2tcore.dicomio.PARALLEL`) and every phase serial / threads / processes;
+* :func:`t2tcore.write_series` of a 210-slice volume, serial / threads / processes;
+* ``t2t simulate`` through :func:`t2tcore.cli.main` in this process (no start-up cost);
+* as subprocesses, interleaved round by round (the order rotated every round) so that a
+  busy machine slows both sides alike: ``dcm2niix -z n`` converting the folder to NIfTI
+  (the reference converter), ``t2t simulate IN OUT --thickness 3 --interval 2`` end-to-end
+  (default, and with ``T2T_PARALLEL=serial|thread|process``), and ``t2t --version``
+  (interpreter start-up and imports alone), and ``python -c "import numpy, pydicom, tqdm"``
+  (the start-up the command cannot avoid); ``sync`` runs (untimed) before each run;
 
-and prints the ratios (goal: ``t2t simulate`` <= 2x ``dcm2niix``).
+and prints the ratios to dcm2niix (goal: ``t2t simulate`` <= 2x).
 
 Usage: ``python benchmarks/bench_cli.py [--slices 525] [--size 512] [--repeat 3]``
 """
@@ -18,8 +23,11 @@ Usage: ``python benchmarks/bench_cli.py [--slices 525] [--size 512] [--repeat 3]
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import pathlib
+import resource
 import shutil
 import statistics
 import subprocess
@@ -101,67 +109,99 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         write_series(thin, tmp / "thin")
         print(f"wrote the thin series in {time.perf_counter() - t0:.2f} s")
-        del vol
+        del vol, thin
 
         results: dict[str, float] = {}
-        if dcm2niix:
-            nii = tmp / "nii"
+        ratios: dict[str, list[float]] = {}
 
-            def run_dcm2niix():
-                shutil.rmtree(nii, ignore_errors=True)
-                nii.mkdir()
-                subprocess.run(
-                    [dcm2niix, "-z", "n", "-b", "n", "-o", str(nii), "-f", "thin", str(tmp / "thin")],
-                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                )
-
-            results["dcm2niix"] = _median_time(run_dcm2niix, args.repeat)
-        else:
-            print("dcm2niix not found: install the Debian package dcm2niix for the comparison")
-
+        # In-process: read_series with each way of running the phases in parallel.
         saved = dict(dicomio.PARALLEL)
         env_mode = os.environ.pop("T2T_PARALLEL", None)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
+                results["read_series [default: " + ", ".join(f"{k} {v}" for k, v in saved.items()) + "]"] = (
+                    _median_time(lambda: read_series(tmp / "thin"), args.repeat)
+                )
                 for mode in ("serial", "thread", "process"):
-                    dicomio.PARALLEL.update(scan=mode, decode=mode, write=mode)
-                    results[f"read_series [{mode}]"] = _median_time(lambda: read_series(tmp / "thin"), args.repeat)
+                    dicomio.PARALLEL.update({k: mode for k in saved})
+                    results[f"read_series [all {mode}]"] = _median_time(lambda: read_series(tmp / "thin"), args.repeat)
+                dicomio.PARALLEL.update(saved)
                 series = read_series(tmp / "thin")
                 thick = series.derive(series.volume[::2][:210], series.positions[::2][:210],
                                       thickness=3.0, interval=1.6, description="bench write")
                 for mode in ("serial", "thread", "process"):
                     dicomio.PARALLEL.update(write=mode)
-                    results[f"write_series 210 [{mode}]"] = _median_time(
+                    results[f"write_series {thick.volume.shape[0]} slices [{mode}]"] = _median_time(
                         lambda: write_series(thick, tmp / "w", overwrite=True), args.repeat
                     )
                 del series, thick
+                # The whole command in this process: everything but interpreter start-up and imports.
+                from t2tcore.cli import main as t2t_main
+
+                argv = ["simulate", str(tmp / "thin"), str(tmp / "out_inproc"), "--thickness", "3", "--interval", "2",
+                        "--overwrite", "--no-progress"]
+                with contextlib.redirect_stdout(io.StringIO()):
+                    results["t2t simulate via cli.main (no start-up)"] = _median_time(lambda: t2t_main(argv), args.repeat)
         finally:
             dicomio.PARALLEL.clear()
             dicomio.PARALLEL.update(saved)
             if env_mode is not None:
                 os.environ["T2T_PARALLEL"] = env_mode
 
-        cmd = _t2t_command() + ["simulate", str(tmp / "thin"), str(tmp / "out"), "--thickness", "3", "--interval", "2",
-                                "--overwrite", "--no-progress"]
+        # Subprocesses, interleaved round by round so that both sides see the same machine.
+        runs: dict[str, tuple[list[str], dict]] = {}
+        nii = tmp / "nii"
+        if dcm2niix:
+            runs["dcm2niix -z n (reference)"] = (
+                [dcm2niix, "-z", "n", "-b", "n", "-w", "1", "-o", str(nii), "-f", "thin", str(tmp / "thin")], {}
+            )
+        simulate = _t2t_command() + ["simulate", str(tmp / "thin"), str(tmp / "out"), "--thickness", "3",
+                                     "--interval", "2", "--overwrite", "--no-progress"]
+        runs["t2t simulate (default)"] = (simulate, {})
+        for mode in ("serial", "thread", "process"):
+            runs[f"t2t simulate (T2T_PARALLEL={mode})"] = (simulate, {"T2T_PARALLEL": mode})
+        runs["t2t --version (startup only)"] = (_t2t_command() + ["--version"], {})
+        runs["python -c 'import numpy, pydicom, tqdm'"] = ([sys.executable, "-c", "import numpy, pydicom, tqdm"], {})
+        times: dict[str, list[float]] = {k: [] for k in runs}
+        cpu: dict[str, list[float]] = {k: [] for k in runs}
+        nii.mkdir()
+        names = list(runs)
+        ref_name = "dcm2niix -z n (reference)"
+        for r in range(args.repeat):
+            this_round = {}
+            for name in names[r % len(names):] + names[: r % len(names)]:  # rotate the order
+                cmd, env = runs[name]
+                # Flush the previous run's output to disk first (not timed): otherwise its
+                # write-back (275 MB for dcm2niix) slows down whichever run comes next.
+                os.sync()
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                t0 = time.perf_counter()
+                subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env={**os.environ, **env})
+                this_round[name] = time.perf_counter() - t0
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu[name].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+            for name, t in this_round.items():
+                times[name].append(t)
+                if dcm2niix:
+                    ratios.setdefault(name, []).append(t / this_round[ref_name])
 
-        def run_t2t():
-            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-
-        results["t2t simulate (end-to-end)"] = _median_time(run_t2t, args.repeat)
-        t0 = time.perf_counter()
-        subprocess.run(_t2t_command() + ["--version"], check=True, stdout=subprocess.DEVNULL)
-        results["t2t --version (startup)"] = time.perf_counter() - t0
-
-    width = max(len(k) for k in results)
+    print(f"\nin this process (wall time, median of {args.repeat}):")
+    width = max(len(k) for k in results) + 2
+    ref = statistics.median(times[ref_name]) if dcm2niix else None
     for k, v in results.items():
-        print(f"{k:<{width}}  {v:7.3f} s")
-    if "dcm2niix" in results:
-        ref = results["dcm2niix"]
-        print("ratios to dcm2niix (goal for t2t simulate: <= 2):")
-        for k, v in results.items():
-            if k != "dcm2niix":
-                print(f"  {k:<{width}}  {v / ref:6.2f}x")
+        ratio = f"   {v / ref:5.2f}x dcm2niix" if ref else ""
+        print(f"  {k:<{width}} {v:7.3f} s{ratio}")
+    print(f"\nsubprocesses, interleaved (median of {args.repeat} rounds; ratio = median of the per-round ratios):")
+    print(f"  {'':<{width}} {'wall':>9} {'ratio':>7} {'CPU u+s':>9} {'ratio':>7}")
+    ref_cpu = statistics.median(cpu[ref_name]) if dcm2niix else None
+    for k in names:
+        w, c = statistics.median(times[k]), statistics.median(cpu[k])
+        rw = f"{statistics.median(ratios[k]):6.2f}x" if dcm2niix else ""
+        rc = f"{c / ref_cpu:6.2f}x" if dcm2niix else ""
+        print(f"  {k:<{width}} {w:7.3f} s {rw:>7} {c:7.3f} s {rc:>7}")
+    print("goal: t2t simulate <= 2x dcm2niix (wall)")
     return 0
 
 

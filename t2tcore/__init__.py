@@ -1,11 +1,41 @@
 """t2tcore — thick-slice CT simulation from thin-slice CT, a virtual helical CT scanner,
 metrics and statistics (Tang, Xing, Yang: "Enhancing Super-Resolution Network Efficacy in
-CT Imaging: Cost-Effective Simulation of Training Data")."""
+CT Imaging: Cost-Effective Simulation of Training Data").
+
+The public names below are imported lazily (on first use), so ``import t2tcore`` and the
+``t2t`` command do not pay for torch or scipy unless a sub-command needs them.
+"""
+
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-from t2tcore.errors import SeriesWarning, T2TError
-from t2tcore.simulate import METHODS, simulate_thick, thick_positions
-from t2tcore.phantoms import MU_WATER, Phantom, abdomen, chest
+from t2tcore.errors import SeriesWarning, T2TError  # noqa: E402  (light, always loaded)
 
-__all__ = ["T2TError", "SeriesWarning", "__version__"]
+# public name -> module that defines it
+_EXPORTS = {
+    **dict.fromkeys(["Series", "SeriesInfo", "list_series", "read_series", "scan_folder", "write_series"], "dicomio"),
+    **dict.fromkeys(["METHODS", "simulate_thick", "thick_positions"], "simulate"),
+    **dict.fromkeys(["MU_WATER", "Phantom", "abdomen", "chest"], "phantoms"),
+    **dict.fromkeys(["body_mask", "compare", "fid", "fid_features", "frechet_distance"], "metrics"),
+    **dict.fromkeys(["RawData", "ReconConfig", "ScannerConfig", "acquire", "reconstruct", "scan"], "scanner"),
+    **dict.fromkeys(["ZProfile", "fit_profile"], "calibrate"),
+    **dict.fromkeys(["make_cohort"], "cohort"),
+}
+
+__all__ = ["T2TError", "SeriesWarning", "__version__", *_EXPORTS]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 't2tcore' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"t2tcore.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

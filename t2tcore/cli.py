@@ -92,6 +92,43 @@ _SUBCOMMANDS.append(_add_data)
 _DATA_SUBCOMMANDS.append(_add_data_check)
 
 
+def _add_data_virtual(actions) -> None:
+    p = actions.add_parser(
+        "virtual",
+        help="make the virtual helical-CT cohort of a profile (test + training DICOM series)",
+        description="Scan seeded phantoms with the virtual helical CT scanner and write DICOM series in the "
+        "Grand Challenge layout (test cohort: thin 1/0.8 mm and real thick 3/2 mm from the same raw data, "
+        "kernels B30 and D45, full and quarter dose) and the TCIA layout (training cohort: thin only, another "
+        "scanner configuration), with cohort_manifest.json. An up-to-date cohort in OUT_DIR is kept. "
+        "Example: t2t data virtual --profile smoke out/virtual-smoke",
+    )
+    p.add_argument("out_dir", metavar="OUT_DIR", help="cohort folder to create (or an older cohort to replace)")
+    p.add_argument("--profile", default="quick", metavar="NAME",
+                   help="smoke (CI, < 1 min), quick (default, <= 15 min), paper (hours), or a virtual manifest YAML")
+    p.add_argument("--force", action="store_true", help="make it again even if an up-to-date cohort is there")
+    p.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: CUDA if available)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run_data_virtual)
+
+
+def _run_data_virtual(args) -> int:
+    import time
+
+    from t2tcore.cohort import is_up_to_date, make_cohort, read_manifest
+
+    t0 = time.perf_counter()
+    kept = not args.force and is_up_to_date(args.profile, args.out_dir)
+    out = make_cohort(args.profile, args.out_dir, force=args.force, progress=not args.no_progress, device=args.device)
+    s = read_manifest(out)["summary"]
+    what = "up to date, kept" if kept else f"made in {time.perf_counter() - t0:.0f} s"
+    print(f"virtual cohort '{args.profile}': {s['n_test_patients']} test + {s['n_train_patients']} training patients, "
+          f"{s['n_series']} series ({s['n_slices']} slices), {what}: {out}")
+    return 0
+
+
+_DATA_SUBCOMMANDS.append(_add_data_virtual)
+
+
 # --------------------------------------------------------------------------- t2t simulate
 # Index-based baselines of t2tcore.simulate: they take the thin SliceThickness and place
 # their slices by groups of thin slices (no --interval, no --match).
@@ -109,7 +146,7 @@ def _positive_mm(text: str) -> float:
 
 
 def _add_simulate(subparsers) -> None:
-    from t2tcore.simulate import METHODS
+    from t2tcore.simulate import METHODS, PROFILE_METHODS
 
     p = subparsers.add_parser(
         "simulate",
@@ -135,7 +172,7 @@ def _add_simulate(subparsers) -> None:
     p.add_argument(
         "--method",
         default="proposed",
-        choices=METHODS,
+        choices=METHODS + PROFILE_METHODS,
         help="proposed (default: Algorithms 1 and 2 of the paper), gaussian_z (Gaussian along z, FWHM = thickness), "
         "or the index-based baselines direct, average, gaussian (groups of round(thickness / thin SliceThickness) "
         "slices)",
@@ -149,6 +186,12 @@ def _add_simulate(subparsers) -> None:
     p.add_argument("--match-series-uid", metavar="UID", help="SeriesInstanceUID to read from REAL_THICK_DIR")
     p.add_argument(
         "--sigma", type=float, default=1.0, metavar="PIXELS", help="in-plane blur of --method gaussian (default 1)"
+    )
+    p.add_argument(
+        "--profile",
+        metavar="PROFILE.json",
+        help="a slice profile measured by `t2t calibrate`: selects --method calibrated (its kernel instead of the "
+        "triangle); thickness and interval default to the profile's",
     )
     p.add_argument("--overwrite", action="store_true", help="replace OUT_DIR if it is not empty")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -185,6 +228,9 @@ def _run_simulate(args) -> int:
     from t2tcore.simulate import simulate_thick
 
     method = args.method
+    profile = _simulate_profile(args) if args.profile is not None or method == "calibrated" else None
+    if profile is not None:
+        method = "calibrated"
     if args.match is None and args.thickness is None:
         raise T2TError("--thickness is required (or --match REAL_THICK_DIR to take it from a real thick series)")
     if args.match is not None and args.interval is not None:
@@ -220,16 +266,19 @@ def _run_simulate(args) -> int:
             target_positions=target,
             thin_thickness=thin_thickness,
             sigma=args.sigma,
+            profile=profile,
         )
     except ValueError as exc:
         raise T2TError(f"cannot simulate: {exc}") from None
+    if profile is not None:
+        how = (f"{how}, " if how else "") + f"profile {args.profile} (FWHM {profile.fwhm_mm:.3g} mm)"
     positions = np.asarray(positions, dtype=np.float64)
     if positions.size == 0:
         raise T2TError("cannot simulate: no thick slice fits in the thin series")
     steps = np.diff(np.sort(positions))
     interval = args.interval if args.interval is not None else (round(float(np.median(steps)), 6) if steps.size else None)
     if method in _INDEX_METHODS:
-        k = round(thickness / (thin_thickness or thin.spacing or thickness))
+        k = max(1, int(np.floor(thickness / (thin_thickness or thin.spacing or thickness) + 0.5)))
         how = f"groups of {k} thin slices"
     step = f"{interval:g} mm" if interval is not None else "-"
     description = f"t2t {method} {thickness:g}mm/{step.replace(' ', '')}" + (" matched" if args.match else "")
@@ -254,7 +303,118 @@ def _run_simulate(args) -> int:
     return 0
 
 
+def _simulate_profile(args):
+    """``--profile`` of ``t2t simulate``: the profile; its thickness and interval fill in
+    ``--thickness`` and ``--interval`` when they are not given (and there is no --match)."""
+    from t2tcore.calibrate import ZProfile
+
+    if args.profile is None:
+        raise T2TError("--method calibrated needs --profile PROFILE.json (made by `t2t calibrate`)")
+    if args.method not in ("proposed", "calibrated"):
+        raise T2TError(f"--profile selects the calibrated method; it cannot be combined with --method {args.method}")
+    profile = ZProfile.from_json(args.profile)  # ProfileError is a T2TError
+    if args.match is None:
+        if args.thickness is None:
+            args.thickness = profile.thickness
+        if args.interval is None:
+            args.interval = profile.interval
+    return profile
+
+
 _SUBCOMMANDS.append(_add_simulate)
+
+
+# --------------------------------------------------------------------------- t2t calibrate
+def _add_calibrate(subparsers) -> None:
+    p = subparsers.add_parser(
+        "calibrate",
+        help="measure a protocol's thin-to-thick slice profile from paired thin/thick scans",
+        usage="t2t calibrate [-h] THIN_DIR THICK_DIR [THIN_DIR THICK_DIR ...] --out PROFILE.json [options]",
+        description="Fit the z-weighting kernel (symmetric, non-negative, piecewise linear in mm; optionally a small "
+        "in-plane blur) that best turns each thin series into the thick series of the same scan, by least squares at "
+        "the real thick slice positions, and save it as a small JSON profile for `t2t simulate --profile`. "
+        "Example: t2t calibrate p1/thin p1/thick3mm p2/thin p2/thick3mm --out b30_3mm.json",
+    )
+    p.add_argument("dirs", nargs="+", metavar="DIR", help="THIN_DIR THICK_DIR pairs: paired scans of one protocol")
+    p.add_argument("--out", required=True, metavar="PROFILE.json", help="profile file to write")
+    p.add_argument("--radius", type=_positive_mm, metavar="MM", help="kernel support radius (default: from the data)")
+    p.add_argument(
+        "--node-spacing", type=_positive_mm, default=0.25, metavar="MM", help="distance between kernel nodes (0.25)"
+    )
+    p.add_argument("--inplane-blur", action="store_true", help="also fit an in-plane Gaussian blur (pixels)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=_run_calibrate)
+
+
+def _run_calibrate(args) -> int:
+    from pathlib import Path
+
+    import numpy as np
+
+    from t2tcore.calibrate import fit_profile
+    from t2tcore.dicomio import read_series
+
+    if len(args.dirs) % 2:
+        raise T2TError(f"give THIN_DIR THICK_DIR pairs; got {len(args.dirs)} folder(s)")
+    out = Path(args.out)
+    if out.exists() and not args.overwrite:
+        raise T2TError(f"{out} exists (use --overwrite to replace it)")
+    if out.is_dir():
+        raise T2TError(f"{out} is a folder; --out names the profile file")
+    progress = not args.no_progress
+    pairs, facts, thicknesses, kernels = [], [], [], set()
+    for thin_dir, thick_dir in zip(args.dirs[::2], args.dirs[1::2]):
+        thin = read_series(thin_dir, progress=progress)
+        thick = read_series(thick_dir, progress=progress)
+        if thin.shape[1:] != thick.shape[1:] or not np.allclose(thin.pixel_spacing, thick.pixel_spacing, rtol=1e-3):
+            raise T2TError(
+                f"{thick_dir}: images of {thick.shape[1]} x {thick.shape[2]} px at {thick.pixel_spacing} mm, the thin "
+                f"series has {thin.shape[1]} x {thin.shape[2]} px at {thin.pixel_spacing} mm; they must be on one grid"
+            )
+        positions = _match_positions(thin, thick, thick_dir)
+        pairs.append((thin.volume, thin.positions, thick.volume, positions))
+        header = thick.header if thick.header is not None else {}
+        facts.append(
+            {
+                "thin_dir": str(thin_dir),
+                "thick_dir": str(thick_dir),
+                "patient": str(header.get("PatientID", "") or ""),
+                "thin_series": thin.series_uid,
+                "thick_series": thick.series_uid,
+            }
+        )
+        if thick.thickness is not None:
+            thicknesses.append(float(thick.thickness))
+        if header.get("ConvolutionKernel"):
+            kernels.add(str(header.get("ConvolutionKernel")))
+    thickness = float(np.median(thicknesses)) if thicknesses else None
+    if thicknesses and np.ptp(thicknesses) > 0.01 * thickness:
+        raise T2TError(f"the thick series have different SliceThickness ({sorted(set(thicknesses))} mm): one protocol only")
+    meta = {"pairs": facts, "kernel": ", ".join(sorted(kernels)) or None}
+    try:
+        prof = fit_profile(
+            pairs,
+            radius_mm=args.radius,
+            node_spacing_mm=args.node_spacing,
+            fit_inplane_blur=args.inplane_blur,
+            progress=progress,
+            thickness=thickness,
+            meta=meta,
+        )
+    except ValueError as exc:
+        raise T2TError(f"cannot calibrate: {exc}") from None
+    prof.to_json(out)
+    nominal = f" (nominal {thickness:g} mm)" if thickness is not None else ""
+    blur = f", in-plane sigma {prof.inplane_sigma_px:.2f} px" if args.inplane_blur else ""
+    print(
+        f"{out}: {prof.offsets_mm.size} nodes to {prof.radius_mm:g} mm, FWHM {prof.fwhm_mm:.2f} mm{nominal}{blur}, "
+        f"residual RMSE {prof.meta['residual_rmse']:.2f} HU on {prof.meta['n_samples']} voxels of {len(pairs)} pair(s)"
+    )
+    return 0
+
+
+_SUBCOMMANDS.append(_add_calibrate)
 
 
 # --------------------------------------------------------------------------- t2t info

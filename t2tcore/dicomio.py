@@ -180,10 +180,12 @@ _SAME_POSITION_TOL = 1e-4  # mm: slices closer than this are at the same positio
 _PARALLEL_MIN_FILES = 48
 #: How each phase runs in parallel: "process" (forked workers, Linux only), "thread" or
 #: "serial". Overridden for all phases by the environment variable ``T2T_PARALLEL``.
-#: Header parsing is pure Python (processes); reading uncompressed pixels and writing are
-#: I/O and numpy, which release the GIL (threads); compressed pixels are decoded by
-#: plugins that hold the GIL (processes). See benchmarks/bench_cli.py for the measurements.
-PARALLEL = {"scan": "process", "decode": "thread", "decode_compressed": "process", "write": "thread"}
+#: Measured with benchmarks/bench_cli.py on 2 cores (525 files of 512 x 512): the header
+#: scan (a struct-based parser, ~0.1 ms a file) and the reading of uncompressed pixels
+#: (file reads and numpy, which release the GIL) are fastest in threads, forked processes
+#: cost more than they save (fork, pickling, shared-memory page faults); so is writing.
+#: Compressed pixels are decoded by plugins that hold the GIL: processes.
+PARALLEL = {"scan": "thread", "decode": "thread", "decode_compressed": "process", "write": "thread"}
 _SHARED: dict[int, Any] = {}
 _IMPLEMENTATION_VERSION = f"T2T_{__version__}"[:16]  # arrays handed to forked workers (inherited at fork time)
 
@@ -688,8 +690,11 @@ def _bar(progress: bool, total: int, desc: str, unit: str = "file"):
 
 def _list_files(path: pathlib.Path) -> list[str]:
     """Regular files under ``path`` (recursively), hidden files and folders ignored, sorted."""
+    def fail(exc: OSError) -> None:
+        raise exc
+
     files: list[str] = []
-    for root, dirs, names in os.walk(path):
+    for root, dirs, names in os.walk(path, onerror=fail):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         files.extend(os.path.join(root, n) for n in sorted(names) if not n.startswith("."))
     return files
@@ -700,37 +705,20 @@ def _list_files(path: pathlib.Path) -> list[str]:
 # --------------------------------------------------------------------------------------
 
 
-class _RawReader:
-    """Values of a dataset's elements straight from their raw bytes (the header scan reads
-    ~25 values per file; pydicom's full value conversion would double the scan time).
-    Values pydicom has already converted are used as they are."""
+class _Values:
+    """Typed access to the header values the scan needs (DICOM tag -> value)."""
 
-    __slots__ = ("ds",)
+    def raw(self, tag: int) -> str:  # text of the value, "" if absent
+        raise NotImplementedError
 
-    def __init__(self, ds: Dataset) -> None:
-        self.ds = ds
+    def text(self, tag: int) -> str:  # character-set aware text (descriptions)
+        raise NotImplementedError
 
-    def _elem(self, tag: int):
-        try:
-            return self.ds.get_item(tag)
-        except Exception:  # noqa: BLE001
-            return None
-
-    def str(self, tag: int) -> str:
-        elem = self._elem(tag)
-        if elem is None:
-            return ""
-        v = elem.value
-        if v is None:
-            return ""
-        if isinstance(elem, RawDataElement):
-            return v.decode("latin-1").strip(" \x00")
-        if isinstance(v, (list, tuple, pydicom.multival.MultiValue)):
-            return "\\".join(str(x) for x in v)
-        return str(v).strip()
+    def us(self, tag: int, default: int | None) -> int | None:
+        raise NotImplementedError
 
     def floats(self, tag: int, n: int) -> tuple[float, ...] | None:
-        txt = self.str(tag)
+        txt = self.raw(tag)
         if not txt:
             return None
         try:
@@ -746,7 +734,7 @@ class _RawReader:
         return None if vals is None else vals[0]
 
     def int(self, tag: int, default: int | None = None) -> int | None:
-        txt = self.str(tag)
+        txt = self.raw(tag)
         try:
             return int(txt) if txt else default
         except ValueError:
@@ -754,6 +742,34 @@ class _RawReader:
                 return int(float(txt))
             except ValueError:
                 return default
+
+
+class _DatasetValues(_Values):
+    """Values of a pydicom dataset, from the raw bytes where pydicom has not converted
+    them yet (pydicom's value conversion would double the scan time)."""
+
+    def __init__(self, ds: Dataset) -> None:
+        self.ds = ds
+
+    def _elem(self, tag: int):
+        try:
+            return self.ds.get_item(tag)
+        except Exception:  # noqa: BLE001
+            return None
+
+    def raw(self, tag: int) -> str:
+        elem = self._elem(tag)
+        if elem is None or elem.value is None:
+            return ""
+        v = elem.value
+        if isinstance(elem, RawDataElement):
+            return v.decode("latin-1").strip(" \x00")
+        if isinstance(v, (list, tuple, pydicom.multival.MultiValue)):
+            return "\\".join(str(x) for x in v)
+        return str(v).strip()
+
+    def text(self, tag: int) -> str:
+        return _str(self.ds, pydicom.datadict.keyword_for_tag(tag))
 
     def us(self, tag: int, default: int | None) -> int | None:
         elem = self._elem(tag)
@@ -768,6 +784,186 @@ class _RawReader:
             return int(v)
         except (TypeError, ValueError):
             return default
+
+
+class _BytesValues(_Values):
+    """Values from :func:`_fast_header` (little endian bytes)."""
+
+    def __init__(self, values: dict[int, bytes]) -> None:
+        self.values = values
+
+    def raw(self, tag: int) -> str:
+        v = self.values.get(tag)
+        return "" if not v else v.decode("latin-1").strip(" \x00")
+
+    def text(self, tag: int) -> str:
+        v = self.values.get(tag)
+        if not v:
+            return ""
+        if not v.isascii():
+            raise _Fallback  # needs the character set: let pydicom decode it
+        return v.decode("ascii").strip(" \x00")
+
+    def us(self, tag: int, default: int | None) -> int | None:
+        v = self.values.get(tag)
+        return default if v is None or len(v) < 2 else int.from_bytes(v[:2], "little")
+
+
+@dataclass
+class _Header:
+    values: _Values
+    ts: str
+    media_class: str
+    preamble: bool
+    has_pixels: bool | None  # None: unknown (deflated or big endian data)
+    length: int = 0  # of the pixel data value
+    value_at: int = 0  # file offset of the pixel data value
+
+
+# --- fast header parser -----------------------------------------------------------------
+# Files with a preamble in (Explicit or Implicit VR) Little Endian, native or encapsulated,
+# are parsed here with struct: only the tags the scan needs are kept, sequences are skipped,
+# parsing stops at the pixel data like pydicom's stop_before_pixels. Anything else (no
+# preamble, deflated, big endian, malformed, non-ASCII descriptions) goes to pydicom.
+# tests/test_dicomio.py checks both give the same records on many files.
+
+
+class _Fallback(Exception):
+    """The fast parser cannot handle this file: use pydicom."""
+
+
+class _NeedMore(Exception):
+    """The header goes on beyond the bytes read so far."""
+
+
+_LONG_VRS = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"})
+_PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
+_SCAN_TAGS = frozenset(
+    {
+        0x00080008, 0x00080016, 0x00080018, 0x00080060, 0x0008103E, 0x00180050, 0x00180088,
+        0x00181120, 0x00181210, 0x0020000D, 0x0020000E, 0x00200011, 0x00200032, 0x00200037,
+        0x00200052, 0x00280002, 0x00280008, 0x00280010, 0x00280011, 0x00280030, 0x00280100,
+        0x00280101, 0x00280102, 0x00280103, 0x00281052, 0x00281053,
+    }
+)
+_HEAD_BYTES = 1 << 14
+_unpack_tag = struct.Struct("<HH").unpack_from
+_unpack_u16 = struct.Struct("<H").unpack_from
+_unpack_u32 = struct.Struct("<I").unpack_from
+
+
+def _element_head(buf: bytes, pos: int, implicit: bool, end: int) -> tuple[int, bytes | None, int, int]:
+    """(tag, VR, value length, header size) of the element at ``pos``."""
+    if pos + 8 > end:
+        raise _NeedMore
+    group, elem = _unpack_tag(buf, pos)
+    tag = (group << 16) | elem
+    if implicit or group == 0xFFFE:
+        return tag, None, _unpack_u32(buf, pos + 4)[0], 8
+    vr = buf[pos + 4 : pos + 6]
+    if vr in _LONG_VRS:
+        if pos + 12 > end:
+            raise _NeedMore
+        return tag, vr, _unpack_u32(buf, pos + 8)[0], 12
+    return tag, vr, _unpack_u16(buf, pos + 6)[0], 8
+
+
+def _skip_sequence(buf: bytes, pos: int, implicit: bool, end: int, depth: int = 0) -> int:
+    """Position after an undefined-length sequence (or encapsulated value) at ``pos``."""
+    if depth > 32:
+        raise _Fallback
+    while True:
+        tag, _, length, hdr = _element_head(buf, pos, True, end)
+        pos += hdr
+        if tag == 0xFFFEE0DD:  # sequence delimiter
+            return pos
+        if tag != 0xFFFEE000:
+            raise _Fallback
+        if length != _UNDEFINED:
+            pos += length
+            if pos > end:
+                raise _NeedMore
+            continue
+        while True:  # item of undefined length: elements up to the item delimiter
+            tag, vr, length, hdr = _element_head(buf, pos, implicit, end)
+            pos += hdr
+            if tag == 0xFFFEE00D:
+                break
+            if length == _UNDEFINED:
+                pos = _skip_sequence(buf, pos, implicit or vr == b"UN", end, depth + 1)
+            else:
+                pos += length
+                if pos > end:
+                    raise _NeedMore
+
+
+def _parse_header(buf: bytes, complete: bool) -> tuple[dict[int, bytes], dict[int, bytes], int | None, int, int]:
+    """(meta values, data set values, pixel tag position or None, pixel value length,
+    pixel value offset) of a file's first ``len(buf)`` bytes (``complete``: all of it)."""
+    end = len(buf)
+    if end < 132 or buf[128:132] != b"DICM":
+        raise _Fallback
+    pos = 132
+    meta: dict[int, bytes] = {}
+    while True:
+        if pos + 8 > end:
+            raise _NeedMore
+        if _unpack_tag(buf, pos)[0] != 0x0002:
+            break
+        tag, _, length, hdr = _element_head(buf, pos, False, end)
+        pos += hdr
+        if length == _UNDEFINED or pos + length > end:
+            raise _NeedMore if length != _UNDEFINED else _Fallback
+        meta[tag] = buf[pos : pos + length]
+        pos += length
+    ts = UID(meta.get(0x00020010, b"").decode("latin-1").strip(" \x00"))
+    if not ts.is_transfer_syntax or ts.is_deflated or not ts.is_little_endian:
+        raise _Fallback
+    implicit = ts.is_implicit_VR
+    values: dict[int, bytes] = {}
+    while pos + 8 <= end:
+        tag, vr, length, hdr = _element_head(buf, pos, implicit, end)
+        if tag in _PIXEL_TAGS:
+            return meta, values, (pos if tag == 0x7FE00010 else None), length, pos + hdr
+        pos += hdr
+        if length == _UNDEFINED:
+            pos = _skip_sequence(buf, pos, implicit or vr == b"UN", end)
+            continue
+        if pos + length > end:
+            raise _NeedMore
+        if tag in _SCAN_TAGS:
+            values[tag] = buf[pos : pos + length]
+        pos += length
+    if not complete:
+        raise _NeedMore
+    if pos != end:
+        raise _Fallback  # a few stray bytes at the end: let pydicom judge
+    return meta, values, None, 0, 0
+
+
+def _fast_header(path: str, size: int) -> _Header:
+    with open(path, "rb") as fp:
+        buf = fp.read(_HEAD_BYTES)
+        try:
+            meta, values, pix_at, length, value_at = _parse_header(buf, len(buf) >= size)
+        except _NeedMore:
+            if len(buf) >= size:
+                raise _Fallback from None  # the file ends inside the header: truncated
+            buf += fp.read()
+            try:
+                meta, values, pix_at, length, value_at = _parse_header(buf, True)
+            except _NeedMore:
+                raise _Fallback from None
+    clean = lambda b: b.decode("latin-1").strip(" \x00")  # noqa: E731
+    return _Header(
+        values=_BytesValues(values),
+        ts=clean(meta.get(0x00020010, b"")),
+        media_class=clean(meta.get(0x00020002, b"")),
+        preamble=True,
+        has_pixels=pix_at is not None,
+        length=length if pix_at is not None else 0,
+        value_at=value_at if pix_at is not None else 0,
+    )
 
 
 def _read_header(fp) -> tuple[Dataset | None, bool]:
@@ -786,84 +982,104 @@ def _read_header(fp) -> tuple[Dataset | None, bool]:
     return pydicom.dcmread(fp, stop_before_pixels=True, force=True), False
 
 
-def _scan_file(path: str) -> dict:
+def _pydicom_header(path: str) -> _Header | None:
+    """The header read by pydicom (None if not DICOM)."""
+    with open(path, "rb") as fp:
+        ds, preamble = _read_header(fp)
+        if ds is None:
+            return None
+        pix_at = fp.tell()
+        pix_head = fp.read(12)
+    if not preamble and "SOPClassUID" not in ds and "Modality" not in ds:
+        return None
+    meta = getattr(ds, "file_meta", None)
+    ts = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
+    media_class = str(meta.get("MediaStorageSOPClassUID", "")) if meta is not None else ""
+    hdr = _Header(_DatasetValues(ds), ts, media_class, preamble, None)
+    # pydicom stopped reading at the (7FE0,0010) tag: read its header.
+    if pix_head[:4] == _PIXEL_TAG_LE:
+        hdr.has_pixels = True
+        if pix_head[4:6] in (b"OB", b"OW", b"UN", b"OV"):
+            hdr.length, hdr.value_at = int.from_bytes(pix_head[8:12], "little"), pix_at + 12
+        else:
+            hdr.length, hdr.value_at = int.from_bytes(pix_head[4:8], "little"), pix_at + 8
+    elif ts in _NATIVE_SYNTAXES or ts == "" or UID(ts).is_encapsulated:
+        hdr.has_pixels = False
+    # else deflated or big endian: pydicom finds the pixel data (or not) when decoding
+    return hdr
+
+
+def _scan_file(path: str, fast: bool = True) -> dict:
     """Header facts of one file (runs in worker processes; returns plain Python values)."""
     rec: dict[str, Any] = {"path": path, "kind": "image"}
     try:
         size = os.path.getsize(path)
-        with open(path, "rb") as fp:
-            ds, preamble = _read_header(fp)
-            if ds is None:
+        hdr = None
+        if fast:
+            try:
+                hdr = _fast_header(path, size)
+                rec.update(_header_facts(hdr))
+            except _Fallback:
+                hdr = None
+        if hdr is None:
+            hdr = _pydicom_header(path)
+            if hdr is None:
                 rec["kind"] = "not_dicom"
                 return rec
-            pix_at = fp.tell()
-            pix_head = fp.read(12)
+            rec.update(_header_facts(hdr))
     except Exception as exc:  # noqa: BLE001 - any parse failure means unreadable
         rec["kind"] = "unreadable"
         rec["error"] = f"{type(exc).__name__}: {exc}"
         return rec
-    if not preamble and "SOPClassUID" not in ds and "Modality" not in ds:
-        rec["kind"] = "not_dicom"
-        return rec
+    return _classify(rec, hdr, size)
 
-    meta = getattr(ds, "file_meta", None)
-    ts = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
-    text = _RawReader(ds)
-    rec.update(
-        ts=ts,
-        sop_uid=text.str(0x00080018),
-        sop_class=text.str(0x00080016),
-        series_uid=text.str(0x0020000E),
-        study_uid=text.str(0x0020000D),
-        for_uid=text.str(0x00200052),
-        modality=text.str(0x00080060).upper(),
-        description=_str(ds, "SeriesDescription"),
-        series_number=text.int(0x00200011),
-        image_type=tuple(x.strip().upper() for x in text.str(0x00080008).split("\\")),
-        iop=text.floats(0x00200037, 6),
-        ipp=text.floats(0x00200032, 3),
-        pixel_spacing=text.floats(0x00280030, 2),
-        thickness=text.float(0x00180050),
-        sbs=text.float(0x00180088),
-        tilt=text.float(0x00181120),
-        kernel=_str(ds, "ConvolutionKernel"),
-        rows=text.us(0x00280010, 0),
-        cols=text.us(0x00280011, 0),
-        frames=text.int(0x00280008, 1),
-        samples=text.us(0x00280002, 1),
-        bits_alloc=text.us(0x00280100, 16),
-        bits_stored=text.us(0x00280101, None),
-        high_bit=text.us(0x00280102, None),
-        pixel_rep=text.us(0x00280103, 0),
-        slope=text.float(0x00281053),
-        intercept=text.float(0x00281052),
+
+def _header_facts(hdr: _Header) -> dict[str, Any]:
+    v = hdr.values
+    facts = dict(
+        ts=hdr.ts,
+        sop_uid=v.raw(0x00080018),
+        sop_class=v.raw(0x00080016),
+        series_uid=v.raw(0x0020000E),
+        study_uid=v.raw(0x0020000D),
+        for_uid=v.raw(0x00200052),
+        modality=v.raw(0x00080060).upper(),
+        description=v.text(0x0008103E),
+        series_number=v.int(0x00200011),
+        image_type=tuple(x.strip().upper() for x in v.raw(0x00080008).split("\\")),
+        iop=v.floats(0x00200037, 6),
+        ipp=v.floats(0x00200032, 3),
+        pixel_spacing=v.floats(0x00280030, 2),
+        thickness=v.float(0x00180050),
+        sbs=v.float(0x00180088),
+        tilt=v.float(0x00181120),
+        kernel=v.text(0x00181210),
+        rows=v.us(0x00280010, 0),
+        cols=v.us(0x00280011, 0),
+        frames=v.int(0x00280008, 1),
+        samples=v.us(0x00280002, 1),
+        bits_alloc=v.us(0x00280100, 16),
+        bits_stored=v.us(0x00280101, None),
+        high_bit=v.us(0x00280102, None),
+        pixel_rep=v.us(0x00280103, 0),
+        slope=v.float(0x00281053),
+        intercept=v.float(0x00281052),
     )
-    if rec["slope"] is None or rec["slope"] == 0:
-        rec["slope"] = 1.0
-    if rec["intercept"] is None:
-        rec["intercept"] = 0.0
-    if rec["bits_stored"] is None:
-        rec["bits_stored"] = rec["bits_alloc"]
+    if facts["slope"] is None or facts["slope"] == 0:
+        facts["slope"] = 1.0
+    if facts["intercept"] is None:
+        facts["intercept"] = 0.0
+    if facts["bits_stored"] is None:
+        facts["bits_stored"] = facts["bits_alloc"]
+    return facts
 
-    # Where are the pixel data? pydicom stopped reading at the (7FE0,0010) tag.
-    native = ts in _NATIVE_SYNTAXES or ts == ""
-    has_pixels: bool | None
-    if pix_head[:4] == _PIXEL_TAG_LE:
-        has_pixels = True
-        if pix_head[4:6] in (b"OB", b"OW", b"UN", b"OV"):
-            length, value_at = int.from_bytes(pix_head[8:12], "little"), pix_at + 12
-        else:
-            length, value_at = int.from_bytes(pix_head[4:8], "little"), pix_at + 8
-    elif native:
-        has_pixels, length, value_at = False, 0, 0
-    else:  # deflated or big endian: pydicom will find them (or not) when decoding
-        has_pixels, length, value_at = None, 0, 0
 
+def _classify(rec: dict, hdr: _Header, size: int) -> dict:
+    """Sort a scanned file into image / not an image (and why)."""
     rows, cols, frames = rec["rows"], rec["cols"], rec["frames"]
     is_image_like = bool(rows and cols)
-    if has_pixels is False:
-        media_class = str(meta.get("MediaStorageSOPClassUID", "")) if meta is not None else ""
-        sop_class = rec["sop_class"] or media_class
+    if hdr.has_pixels is False:
+        sop_class = rec["sop_class"] or hdr.media_class
         image_class = bool(sop_class) and "Image Storage" in UID(sop_class).name
         if is_image_like or image_class or not sop_class:  # an image cut short
             rec["kind"] = "unreadable"
@@ -884,12 +1100,14 @@ def _scan_file(path: str) -> dict:
         rec["kind"] = "no_geometry"
         return rec
 
+    native = hdr.ts in _NATIVE_SYNTAXES or hdr.ts == ""
     expected = rows * cols * max(1, rec["bits_alloc"] // 8)
     rec["decode"] = "pydicom"
-    if has_pixels and length != _UNDEFINED:
+    length, value_at = hdr.length, hdr.value_at
+    if hdr.has_pixels and length != _UNDEFINED:
         if value_at + min(length, expected) > size or length < expected:
             rec["kind"] = "unreadable"
-            rec["error"] = f"pixel data truncated ({size - value_at} of {expected} bytes)"
+            rec["error"] = f"pixel data truncated ({max(0, size - value_at)} of {expected} bytes)"
             return rec
         if (
             native
@@ -899,7 +1117,7 @@ def _scan_file(path: str) -> dict:
         ):
             rec["decode"] = "raw"
             rec["value_at"] = value_at
-    elif has_pixels and value_at >= size:
+    elif hdr.has_pixels and value_at >= size:
         rec["kind"] = "unreadable"
         rec["error"] = "pixel data truncated"
     return rec
@@ -1240,27 +1458,19 @@ def _decode_task(task: tuple[int, int, dict]) -> str | None:
 
 def _new_volume(shape: tuple[int, int, int], shared: bool) -> np.ndarray:
     """An uninitialised float32 array; in anonymous shared memory (writable by forked
-    workers) if ``shared``, else private memory backed by transparent huge pages where the
-    kernel allows (first-touch page faults of a 0.5 GB volume cost more than decoding it)."""
+    workers) if ``shared``. (Huge pages and pre-faulting were measured: no faster.)"""
     nbytes = int(np.prod(shape)) * 4
-    if nbytes == 0:
-        return np.zeros(shape, np.float32)
-    if shared:
-        buf = mmap.mmap(-1, nbytes)
-    else:
-        if nbytes < (64 << 20) or not hasattr(mmap, "MADV_HUGEPAGE"):
-            return np.empty(shape, np.float32)
-        buf = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-        try:
-            buf.madvise(mmap.MADV_HUGEPAGE)
-        except OSError:  # pragma: no cover - kernel without THP
-            pass
-    return np.frombuffer(buf, dtype=np.float32).reshape(shape)
+    if not shared or nbytes == 0:
+        return np.empty(shape, np.float32)
+    return np.frombuffer(mmap.mmap(-1, nbytes), dtype=np.float32).reshape(shape)
 
 
 def _template(path: str) -> Dataset:
     """The header template of a source series, from one of its files."""
-    ds = pydicom.dcmread(path, stop_before_pixels=True)
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
+    except Exception as exc:  # noqa: BLE001 - the file changed since it was scanned
+        raise DicomReadError(f"{path}: cannot read the header again ({type(exc).__name__}: {exc})") from None
     hdr = Dataset()
     for kw in _TEMPLATE_KEYWORDS:
         if kw in ds:
@@ -1724,7 +1934,12 @@ def _replace_dir(tmp: pathlib.Path, out: pathlib.Path) -> None:
             except OSError:
                 old = pathlib.Path(tempfile.mkdtemp(prefix=f".{out.name}.t2t-old-", dir=out.parent))
                 os.replace(out, old / out.name)
-                os.replace(tmp, out)
+                try:
+                    os.replace(tmp, out)
+                except OSError:
+                    os.replace(old / out.name, out)  # put the old content back
+                    old.rmdir()
+                    raise
                 shutil.rmtree(old, ignore_errors=True)
                 return
         os.replace(tmp, out)

@@ -36,6 +36,7 @@ import numpy as np
 
 __all__ = [
     "METHODS",
+    "PROFILE_METHODS",
     "Kernel",
     "apply_weights",
     "blur_in_plane",
@@ -47,8 +48,12 @@ __all__ = [
     "weight_matrix",
 ]
 
-#: Every simulation method :func:`simulate_thick` knows.
+#: Every simulation method :func:`simulate_thick` knows that needs nothing but its thin
+#: series (``calibrated`` also needs a measured profile: :data:`PROFILE_METHODS`).
 METHODS = ("proposed", "direct", "average", "gaussian", "gaussian_z")
+
+#: Methods that need ``profile=`` (a slice profile measured by :mod:`t2tcore.calibrate`).
+PROFILE_METHODS = ("calibrated",)
 
 #: FWHM of a Gaussian divided by its standard deviation, 2 sqrt(2 ln 2).
 FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
@@ -454,7 +459,31 @@ def thick_positions(start: float, end: float, interval: float) -> np.ndarray:
 _KERNEL_METHODS: dict[str, Callable[[float], Kernel]] = {
     "proposed": triangle_kernel,
     "gaussian_z": gaussian_kernel,
+    "calibrated": lambda thickness: _needs_profile(),
 }
+
+
+def _needs_profile() -> Kernel:
+    raise ValueError("method 'calibrated' needs profile= (a t2tcore.calibrate.ZProfile or its JSON path)")
+
+
+def _profile_kernel(profile: Any, thickness: float) -> tuple[Kernel, float]:
+    """Kernel and in-plane sigma (pixels) of a calibrated profile (a ZProfile or a JSON path).
+
+    t2tcore.calibrate is imported here, not at module level: it builds on this module."""
+    from t2tcore.calibrate import load_profile
+
+    if profile is None:
+        _needs_profile()
+    prof = load_profile(profile)
+    if prof.thickness is not None and abs(prof.thickness - thickness) > 0.01 * prof.thickness:
+        raise ValueError(
+            f"the profile was fitted for {prof.thickness:g} mm thick slices, not {thickness:g} mm "
+            "(simulate with its thickness, or fit a profile for this one)"
+        )
+    return prof.kernel(), prof.inplane_sigma_px
+
+
 _GROUP_METHODS = {"direct": "centre", "average": "mean", "gaussian": "mean"}
 
 
@@ -467,6 +496,7 @@ def simulate_thick(
     target_positions: Any = None,
     thin_thickness: float | None = None,
     sigma: float = 1.0,
+    profile: Any = None,
 ) -> tuple[Any, Any]:
     """Simulate a thick-slice series from a thin-slice series.
 
@@ -481,6 +511,10 @@ def simulate_thick(
     ``gaussian_z``
         Same positions; a Gaussian weight along z with FWHM = ``thickness`` (truncated at
         4 sigma), normalised by the total weight.
+    ``calibrated``
+        Same positions; the kernel measured on paired scans of the protocol
+        (``profile``, see :mod:`t2tcore.calibrate`), normalised by the total weight, then
+        the profile's in-plane blur.
     ``direct``, ``average``, ``gaussian``
         The index-based baselines: groups of ``k = round(thickness / thin_thickness)``
         consecutive slices (halves round up; at least 1), ``n // k`` groups, an incomplete
@@ -509,7 +543,7 @@ def simulate_thick(
         Thick slice interval ``d`` in mm (> 0). Required for ``proposed``/``gaussian_z``
         unless ``target_positions`` is given.
     method : str, optional
-        One of :data:`METHODS`; default ``"proposed"``.
+        One of :data:`METHODS` or :data:`PROFILE_METHODS`; default ``"proposed"``.
     target_positions : array_like, shape (n_thick,), optional
         ``proposed``/``gaussian_z`` only: compute the thick slices exactly at these positions
         (mm, kept in the given order), e.g. those of a real thick series, instead of
@@ -521,6 +555,12 @@ def simulate_thick(
         SliceThickness.)
     sigma : float, optional
         ``gaussian`` only: in-plane blur in pixels (>= 0), default 1.
+    profile : ZProfile or str or Path, optional
+        ``calibrated`` only (and required there): a measured slice profile
+        (:class:`t2tcore.calibrate.ZProfile`) or the path of its JSON file. Its kernel
+        replaces the triangle of Algorithm 2 (same positions, same normalisation), then its
+        in-plane blur (``inplane_sigma_px``) is applied. ``thickness`` must match the
+        profile's own thickness when it records one (1 % tolerance).
 
     Returns
     -------
@@ -542,8 +582,10 @@ def simulate_thick(
         volume = np.asarray(volume)
     if volume.ndim != 3:
         raise ValueError(f"volume must be 3-D (Z, Y, X), got shape {tuple(volume.shape)}")
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; valid methods: {', '.join(METHODS)}")
+    if method not in METHODS + PROFILE_METHODS:
+        raise ValueError(f"unknown method {method!r}; valid methods: {', '.join(METHODS + PROFILE_METHODS)}")
+    if profile is not None and method != "calibrated":
+        raise ValueError(f"profile= is for method 'calibrated', not {method!r}")
     n_thin = volume.shape[0]
     pos = _as_float64(positions)
     if pos.ndim != 1 or pos.size != n_thin:
@@ -575,8 +617,14 @@ def simulate_thick(
             raise ValueError(f"method {method!r} needs an interval (mm) or target_positions")
         else:
             targets = thick_positions(sorted_pos[0], sorted_pos[-1], interval)
-        w = weight_matrix(pos, targets, _KERNEL_METHODS[method](t))
+        if method == "calibrated":
+            kernel, blur = _profile_kernel(profile, t)
+        else:
+            kernel, blur = _KERNEL_METHODS[method](t), 0.0
+        w = weight_matrix(pos, targets, kernel)
         out = apply_weights(volume, w)
+        if blur > 0:
+            out = blur_in_plane(out, blur, inplace=True)
     else:
         s = _finite(sigma, "sigma") if method == "gaussian" else 0.0
         if s < 0:

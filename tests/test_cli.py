@@ -6,7 +6,6 @@ import json
 import pathlib
 import subprocess
 import sys
-import warnings
 
 import numpy as np
 import pydicom
@@ -28,12 +27,6 @@ def _literal_triangle(thin: np.ndarray, pos: np.ndarray, targets: np.ndarray, t:
             total += g
         out[j] /= total
     return out
-
-
-def _read(path) -> object:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SeriesWarning)
-        return read_series(path)
 
 
 def _tree(folder: pathlib.Path) -> dict[str, bytes]:

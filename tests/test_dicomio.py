@@ -300,8 +300,9 @@ def test_bad_input_raises_t2t_error(tmp_path, ct_slice, case):
 
 def test_file_without_preamble_and_implicit_vr(tmp_path, thin_series):
     # Re-save one slice as a raw Implicit VR Little Endian data set without preamble/meta
-    # (old exports): it is still part of the series.
-    path = thin_series.files[0]
+    # (old exports): it is still part of the series (and, as its first slice, the source of
+    # the header template).
+    path = min(thin_series.files, key=lambda f: float(pydicom.dcmread(f).ImagePositionPatient[2]))
     ds = pydicom.dcmread(path)
     ds.file_meta.TransferSyntaxUID = pydicom.uid.ImplicitVRLittleEndian
     buf = io.BytesIO()
@@ -314,6 +315,7 @@ def test_file_without_preamble_and_implicit_vr(tmp_path, thin_series):
     assert path.read_bytes()[:2] == b"\x08\x00"
     s = read_series(thin_series.folder)
     np.testing.assert_array_equal(s.volume, thin_series.hu)
+    assert s.files[0] == path and s.header.PatientID == "T2T-TEST"
 
 
 # --------------------------------------------------------------------------------------
@@ -436,6 +438,26 @@ def test_compressed_transfer_syntaxes(tmp_path, ct_slice, syntax):
     order = np.argsort(z)
     np.testing.assert_array_equal(s.volume, stored[order].astype(np.float64) - 1024.0)
     assert list_series(folder)[0].transfer_syntax == syntax.name
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_compressed_series_decoded_in_parallel(tmp_path, ct_slice, monkeypatch, mode):
+    monkeypatch.setattr(dicomio, "_PARALLEL_MIN_FILES", 0)
+    monkeypatch.setattr(dicomio, "_n_workers", lambda: 2)
+    monkeypatch.delenv("T2T_PARALLEL", raising=False)
+    monkeypatch.setitem(dicomio.PARALLEL, "decode_compressed", mode)
+    rng = np.random.default_rng(8)
+    stored = rng.integers(-1000, 3000, size=(5, 9, 7)).astype(np.int16)
+    uid = dict(study_uid=generate_uid(), for_uid=generate_uid(), series_uid=generate_uid())
+    folder = tmp_path / "rle"
+    folder.mkdir()
+    for k in range(5):
+        ds = ct_slice(stored[k], ipp=(0, 0, -k), slope=2.0, intercept=-10.0, **uid)
+        ds.compress(RLELossless)
+        ds.save_as(folder / f"s{k}", enforce_file_format=True)
+    s = read_series(folder)
+    np.testing.assert_array_equal(s.volume, stored[::-1].astype(np.float64) * 2.0 - 10.0)
+    np.testing.assert_array_equal(s.positions, [-4, -3, -2, -1, 0])
 
 
 def test_missing_decoder_names_the_package(tmp_path, ct_slice, monkeypatch):
@@ -729,8 +751,7 @@ def test_dcm2niix_converts_written_series_without_geometry_warnings(tmp_path):
     rng = np.random.default_rng(7)
     vol = rng.normal(0, 300, size=(12, 20, 24)).astype(np.float32)
     pos = -40.0 + np.arange(12) * 1.25
-    s = Series.from_array(vol, pos, (0.7, 0.6), 2.5, interval=1.25, description="t2t proposed 2.5mm/1.25mm",
-                          extra={"Manufacturer": "t2t", "ProtocolName": "test"})
+    s = Series.from_array(vol, pos, (0.7, 0.6), 2.5, interval=1.25, description="t2t proposed 2.5mm/1.25mm")
     out = write_series(s, tmp_path / "dcm")
     nii = tmp_path / "nii"
     nii.mkdir()
@@ -740,8 +761,9 @@ def test_dcm2niix_converts_written_series_without_geometry_warnings(tmp_path):
     )
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log
-    # dcm2niix warns about vendor tuning for unknown manufacturers; nothing else is allowed.
-    benign = ("Unable to determine manufacturer",)
+    # dcm2niix warns about an unknown manufacturer (no vendor tuning) and an empty
+    # ProtocolName; nothing else (geometry: spacing, orientation, tilt, positions) is allowed.
+    benign = ("Unable to determine manufacturer", "Empty protocol name")
     warn_lines = [ln for ln in log.splitlines() if "warning" in ln.lower() and not any(b in ln for b in benign)]
     assert warn_lines == [], log
     files = list(nii.glob("*.nii"))
@@ -758,3 +780,43 @@ def test_dcm2niix_converts_written_series_without_geometry_warnings(tmp_path):
     z_first = h["srow"][2, 3]
     z_step = h["srow"][2, 2]
     np.testing.assert_allclose(sorted([z_first, z_first + 11 * z_step]), [pos[0], pos[-1]], atol=1e-3)
+
+
+# --------------------------------------------------------------------------------------
+# The fast header parser agrees with pydicom
+# --------------------------------------------------------------------------------------
+
+
+def test_fast_header_parser_matches_pydicom(tmp_path, thin_series, ct_slice):
+    # pydicom's own test files (sequences, private tags, implicit VR, no meta, big endian,
+    # deflated, compressed, truncated...) plus ours: every record must be identical whether
+    # the header is parsed by the fast parser or by pydicom.
+    corpus = [p for p in (pathlib.Path(pydicom.__file__).parent / "data" / "test_files").rglob("*") if p.is_file()]
+    corpus += thin_series.files
+    uid = dict(study_uid=generate_uid(), for_uid=generate_uid(), series_uid=generate_uid())
+    ds = ct_slice(np.ones((40, 40), np.uint16), ipp=(0, 0, 0), description="Ünïcode", **uid)
+    ds.SpecificCharacterSet = "ISO_IR 100"
+    ds.compress(RLELossless)
+    ds.save_as(tmp_path / "rle_latin1", enforce_file_format=True)
+    cut = thin_series.files[1].read_bytes()
+    for n in (100, 400, 900, len(cut) - 10):
+        (tmp_path / f"cut{n}").write_bytes(cut[:n])
+    corpus += sorted(tmp_path.glob("rle_latin1")) + sorted(tmp_path.glob("cut*"))
+    assert len(corpus) > 100
+    fast_parsed = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for path in corpus:
+            fast = dicomio._scan_file(str(path), fast=True)
+            slow = dicomio._scan_file(str(path), fast=False)
+            fast.pop("error", None)
+            slow.pop("error", None)
+            assert fast == slow, path
+            try:
+                dicomio._fast_header(str(path), path.stat().st_size)
+                fast_parsed += 1
+            except dicomio._Fallback:
+                pass
+    assert fast_parsed > 0.7 * len(corpus)
+    rec = dicomio._scan_file(str(tmp_path / "rle_latin1"))
+    assert rec["description"] == "Ünïcode" and rec["decode"] == "pydicom"
