@@ -225,6 +225,7 @@ def _run_simulate(args) -> int:
     import numpy as np
 
     from t2tcore.dicomio import check_output_dir, read_series, write_series
+    from t2tcore.errors import SeriesWarning
     from t2tcore.simulate import simulate_thick
 
     method = args.method
@@ -240,7 +241,9 @@ def _run_simulate(args) -> int:
     if args.match is None and args.interval is None and method not in _INDEX_METHODS:
         raise T2TError(f"--interval is required for --method {method} (or --match REAL_THICK_DIR)")
     if args.interval is not None and method in _INDEX_METHODS:
-        raise T2TError(f"--method {method} places slices by groups of thin slices and takes no --interval")
+        warnings.warn(f"--method {method} places slices by groups of thin slices (index-based, as the paper's "
+                      f"baselines do); --interval {args.interval:g} is ignored", SeriesWarning)
+        args.interval = None
     progress = not args.no_progress
     inputs = [args.in_dir] + ([args.match] if args.match else [])
     out = check_output_dir(args.out_dir, args.overwrite, inputs=inputs)

@@ -121,7 +121,6 @@ def test_simulate_match_with_other_frame_of_reference_warns(tmp_path, thin_serie
         ([], "--thickness is required"),
         (["--thickness", "3"], "--interval is required for --method proposed"),
         (["--thickness", "3", "--interval", "2", "--match", "X"], "give --interval or --match, not both"),
-        (["--thickness", "3", "--method", "direct", "--interval", "2"], "takes no --interval"),
         (["--thickness", "50", "--method", "direct"], "cannot simulate"),
         (["--match", "nowhere"], "nowhere: no such file or folder"),
     ],
@@ -132,6 +131,14 @@ def test_simulate_argument_errors_are_one_line(tmp_path, thin_series, capsys, ex
     line = _one_line_error(capsys, code)
     assert line.startswith("t2t simulate: error: ") and message in line, line
     assert not out.exists()
+
+
+def test_simulate_index_method_ignores_interval_with_a_warning(tmp_path, thin_series):
+    out = tmp_path / "o"
+    with pytest.warns(SeriesWarning, match="--interval 2 is ignored"):
+        code = main(["simulate", str(thin_series.folder), str(out), "--thickness", "3", "--method", "direct",
+                     "--interval", "2", "--no-progress"])
+    assert code == 0 and any(out.iterdir())
 
 
 def test_simulate_bad_input_is_one_line_and_writes_nothing(tmp_path, thin_series, capsys):

@@ -10,7 +10,6 @@ not a thick-slice simulation of the thin series.
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from pathlib import Path
