@@ -220,26 +220,24 @@ def data_root(profile: str) -> Path:
 
 
 def ensure_data(profile: str) -> Path | None:
-    """Make the virtual cohort of ``profile`` in ``_build/data/virtual-<profile>`` once.
+    """Make (or keep) the virtual cohort of ``profile`` in ``_build/data/virtual-<profile>``.
 
-    Calls ``t2tcore.cohort.make_cohort(profile, out_dir)`` when that module exists, and
-    writes a stamp file beside the folder when it returns; an existing stamp means the
-    cohort is there (delete the folder and stamp, or ``make clean``, to make it again).
-    Returns the folder, or None when ``t2tcore.cohort`` does not exist yet (skipped).
+    Calls ``t2tcore.cohort.make_cohort(profile, out_dir)``, which keeps an existing cohort
+    whose manifest matches the profile, the scanner parameters and the source code, and
+    regenerates it otherwise. Returns the folder, or None when ``t2tcore.cohort`` does not
+    exist (skipped).
     """
     out = data_root(profile)
-    stamp = out.with_name(out.name + ".done")
-    if stamp.is_file() and out.is_dir():
-        say(f"      virtual cohort '{profile}': already in {rel(out)}")
-        return out
     if importlib.util.find_spec("t2tcore.cohort") is None:
-        say("      t2tcore.cohort does not exist yet: no virtual cohort made (skipped)")
+        say("      t2tcore.cohort does not exist: no virtual cohort made (skipped)")
         return None
     cohort = importlib.import_module("t2tcore.cohort")
+    if out.is_dir() and cohort.is_up_to_date(profile, out):
+        say(f"      virtual cohort '{profile}': up to date in {rel(out)}")
+        return out
     say(f"      making the virtual cohort '{profile}' in {rel(out)}")
     t0 = time.perf_counter()
     cohort.make_cohort(profile, out)
-    stamp.write_text(json.dumps({"profile": profile, "seconds": round(time.perf_counter() - t0, 1)}) + "\n")
     say(f"      virtual cohort '{profile}' made in {time.perf_counter() - t0:.0f} s")
     return out
 

@@ -55,7 +55,6 @@ import platform
 import resource
 import shutil
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -65,6 +64,7 @@ import numpy as np
 
 from t2tcore import __version__
 from t2tcore.errors import T2TError
+from t2tcore.outdir import staging_dir, swap_in
 
 __all__ = [
     "MANIFEST_NAME",
@@ -480,21 +480,6 @@ def _peak_rss_mb() -> float:
     return r / 1024 / 1024 if sys.platform == "darwin" else r / 1024
 
 
-def _swap_in(tmp: Path, out: Path) -> None:
-    """Put the finished cohort ``tmp`` at ``out``, replacing an old cohort there."""
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.t2t-old-", dir=out.parent))
-        os.replace(out, old / out.name)
-        try:
-            os.replace(tmp, out)
-        except OSError:
-            os.replace(old / out.name, out)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, out)
-
-
 def _check_out_dir(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise T2TError(f"{out} exists and is not a folder")
@@ -555,7 +540,7 @@ def make_cohort(profile: str | os.PathLike | Mapping, out_dir: str | os.PathLike
     plans = plan_patients(p)
     t_start = time.perf_counter()
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.t2t-tmp-", dir=out.parent))
+    tmp = staging_dir(out)
     bar = tqdm(total=len(plans), desc=f"virtual cohort '{p['name']}'", unit="patient", disable=not progress,
                file=sys.stderr)
     try:
@@ -598,7 +583,7 @@ def make_cohort(profile: str | os.PathLike | Mapping, out_dir: str | os.PathLike
         part = tmp / (MANIFEST_NAME + ".part")
         part.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
         os.replace(part, tmp / MANIFEST_NAME)
-        _swap_in(tmp, out)
+        swap_in(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -32,7 +32,6 @@ import pathlib
 import shutil
 import struct
 import sys
-import tempfile
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -55,6 +54,7 @@ from pydicom.valuerep import format_number_as_ds
 
 from t2tcore import __version__
 from t2tcore.errors import SeriesWarning, T2TError
+from t2tcore.outdir import staging_dir, swap_in
 
 __all__ = [
     "DicomError",
@@ -1892,8 +1892,7 @@ def write_series(
     names = [f"IM{i + 1:0{width}d}.dcm" for i in range(n)]
 
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = pathlib.Path(tempfile.mkdtemp(prefix=f".{out.name}.t2t-tmp-", dir=out.parent))
+        tmp = staging_dir(out)
     except OSError as exc:
         raise DicomWriteError(f"{out}: cannot create the output folder ({exc.strerror or exc})") from None
     job = {
@@ -1928,20 +1927,6 @@ def write_series(
 def _replace_dir(tmp: pathlib.Path, out: pathlib.Path) -> None:
     """Move the finished folder ``tmp`` to ``out`` (replacing it if it exists)."""
     try:
-        if out.is_dir():
-            try:
-                out.rmdir()  # empty folder
-            except OSError:
-                old = pathlib.Path(tempfile.mkdtemp(prefix=f".{out.name}.t2t-old-", dir=out.parent))
-                os.replace(out, old / out.name)
-                try:
-                    os.replace(tmp, out)
-                except OSError:
-                    os.replace(old / out.name, out)  # put the old content back
-                    old.rmdir()
-                    raise
-                shutil.rmtree(old, ignore_errors=True)
-                return
-        os.replace(tmp, out)
+        swap_in(tmp, out)
     except OSError as exc:
         raise DicomWriteError(f"{out}: cannot move the written series into place ({exc.strerror or exc})") from None

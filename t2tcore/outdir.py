@@ -1,0 +1,57 @@
+"""All-or-nothing output folders.
+
+Writers build their output in a hidden staging folder beside the target and move it into
+place at the end (:func:`swap_in`), so an interrupted run never leaves a half-written
+series or cohort where a user would find it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def staging_dir(out: str | os.PathLike) -> Path:
+    """Create an empty hidden folder beside ``out`` to build it in.
+
+    Unlike :func:`tempfile.mkdtemp` (mode 0700), the folder gets the permissions an
+    ordinary ``mkdir`` would (0777 less the umask), so the finished output is as readable
+    as any other folder the user makes.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.t2t-tmp-", dir=out.parent))
+    os.chmod(tmp, 0o777 & ~_umask())
+    return tmp
+
+
+def swap_in(tmp: str | os.PathLike, out: str | os.PathLike) -> None:
+    """Move the finished folder ``tmp`` to ``out``, replacing whatever ``out`` held.
+
+    An existing ``out`` is first moved aside and only deleted once ``tmp`` is in place; if
+    that move fails the old content is put back and the ``OSError`` propagates.
+    """
+    tmp, out = Path(tmp), Path(out)
+    if out.is_dir():
+        try:
+            out.rmdir()  # empty: nothing to keep
+        except OSError:
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.t2t-old-", dir=out.parent))
+            os.replace(out, old / out.name)
+            try:
+                os.replace(tmp, out)
+            except OSError:
+                os.replace(old / out.name, out)
+                shutil.rmtree(old, ignore_errors=True)
+                raise
+            shutil.rmtree(old, ignore_errors=True)
+            return
+    os.replace(tmp, out)
