@@ -119,23 +119,30 @@ class Primitive:
         else:
             np.copyto(sub, _F(self.value), where=m)
 
-    def paint(self, out: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> None:
-        """Paint into ``out`` (nz, ny, nx) float32 HU sampled at ascending axes x, y, z (mm)."""
+    def _crop(self, out: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray):
+        """The part of the grid inside the bounding box: (sub-view of ``out``, X, Y, Z) broadcastable
+        coordinates (X, Y float32; Z float64 so z faces are exact), or None when it misses the grid."""
         b = self.bbox
         iz0, iz1 = _span(z, b[4], b[5])
         if iz1 <= iz0:
-            return
+            return None
         zz = z[iz0:iz1]
         x0, x1, y0, y1 = self._xy_span(zz)
         ix0, ix1 = _span(x, x0, x1)
         iy0, iy1 = _span(y, y0, y1)
         if ix1 <= ix0 or iy1 <= iy0:
-            return
+            return None
         X = x[ix0:ix1].astype(_F)[None, None, :]
         Y = y[iy0:iy1].astype(_F)[None, :, None]
-        Z = zz[:, None, None]  # float64: z faces are exact
+        return out[iz0:iz1, iy0:iy1, ix0:ix1], X, Y, zz[:, None, None]
+
+    def paint(self, out: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> None:
+        """Paint into ``out`` (nz, ny, nx) float32 HU sampled at ascending axes x, y, z (mm)."""
+        crop = self._crop(out, x, y, z)
+        if crop is None:
+            return
+        sub, X, Y, Z = crop
         m = self.inside(X, Y, Z)
-        sub = out[iz0:iz1, iy0:iy1, ix0:ix1]
         self._write(sub, np.broadcast_to(m, sub.shape), X, Y, Z.astype(_F))
 
     def paint_points(self, out: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> None:
@@ -284,22 +291,12 @@ class Extrusion(Primitive):
         return (abs(u / a) ** self.p + abs(v / b) ** self.p) ** (1 / self.p)
 
     def paint(self, out, x, y, z):
-        b = self.bbox
-        iz0, iz1 = _span(z, b[4], b[5])
-        if iz1 <= iz0:
+        crop = self._crop(out, x, y, z)
+        if crop is None:
             return
-        zz = z[iz0:iz1]
-        x0, x1, y0, y1 = self._xy_span(zz)
-        ix0, ix1 = _span(x, x0, x1)
-        iy0, iy1 = _span(y, y0, y1)
-        if ix1 <= ix0 or iy1 <= iy0:
-            return
-        X = x[ix0:ix1].astype(_F)[None, None, :]
-        Y = y[iy0:iy1].astype(_F)[None, :, None]
-        Z = zz[:, None, None]
+        sub, X, Y, Z = crop
         f = self._f(X, Y, Z)
         m = f <= 1
-        sub = out[iz0:iz1, iy0:iy1, ix0:ix1]
         if getattr(self.value, "wants_rho", False):
             m = np.broadcast_to(m, sub.shape)
             if m.any():
