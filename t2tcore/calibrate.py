@@ -484,7 +484,7 @@ def _exact_rmse(A: np.ndarray, s: np.ndarray, y: np.ndarray, w: np.ndarray) -> f
 
 
 def _fit_at_radius(prs, nodes, fit_inplane_blur, smoothness, budget, seed, progress):
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     rng = np.random.default_rng(seed)
     per_pair = max(256, budget // len(prs))

@@ -525,7 +525,7 @@ def make_cohort(profile: str | os.PathLike | Mapping, out_dir: str | os.PathLike
     from the same raw data; everything is written into a temporary folder beside
     ``out_dir`` and renamed at the end, the manifest last.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     p = resolve_profile(profile)
     spec = _jsonable(cohort_spec(p))

@@ -499,7 +499,7 @@ def check(root, manifest, *, progress: bool = False) -> CheckReport:
         jobs += _check_train(root, exp["train"], m, report)
     bar = None
     if progress and jobs:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         bar = tqdm(total=len(jobs), desc="checking series", unit="series", leave=False, disable=None)
     try:

@@ -621,7 +621,7 @@ def fid_features(
     features : ndarray of float64, shape (n_slices, 2048)
     """
     import torch
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     if int(stride) < 1:
         raise ValueError(f"stride must be >= 1, got {stride}")

@@ -333,7 +333,7 @@ def sweep(
         Seconds: ``scan``, ``evaluate``.
     """
     import pandas as pd
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     from t2tcore.phantoms import abdomen
 

@@ -73,7 +73,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from t2tcore.phantoms import MU_WATER
 
