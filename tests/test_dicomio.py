@@ -440,11 +440,17 @@ def test_compressed_transfer_syntaxes(tmp_path, ct_slice, syntax):
     assert list_series(folder)[0].transfer_syntax == syntax.name
 
 
-@pytest.mark.parametrize("mode", ["thread", "process"])
-def test_compressed_series_decoded_in_parallel(tmp_path, ct_slice, monkeypatch, mode):
+@pytest.fixture
+def force_parallel(monkeypatch):
+    """Take the parallel code paths even for tiny test series: no file-count threshold, two
+    workers, and no T2T_PARALLEL override from the environment."""
     monkeypatch.setattr(dicomio, "_PARALLEL_MIN_FILES", 0)
     monkeypatch.setattr(dicomio, "_n_workers", lambda: 2)
     monkeypatch.delenv("T2T_PARALLEL", raising=False)
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_compressed_series_decoded_in_parallel(tmp_path, ct_slice, monkeypatch, force_parallel, mode):
     monkeypatch.setitem(dicomio.PARALLEL, "decode_compressed", mode)
     rng = np.random.default_rng(8)
     stored = rng.integers(-1000, 3000, size=(5, 9, 7)).astype(np.int16)
@@ -681,10 +687,7 @@ def test_from_array_virtual_series(tmp_path):
 
 
 @pytest.mark.parametrize("mode", ["thread", "process"])
-def test_parallel_modes_give_the_same_result(tmp_path, thin_series, monkeypatch, mode):
-    monkeypatch.setattr(dicomio, "_PARALLEL_MIN_FILES", 0)
-    monkeypatch.setattr(dicomio, "_n_workers", lambda: 2)
-    monkeypatch.delenv("T2T_PARALLEL", raising=False)
+def test_parallel_modes_give_the_same_result(tmp_path, thin_series, monkeypatch, force_parallel, mode):
     monkeypatch.setitem(dicomio.PARALLEL, "scan", mode)
     monkeypatch.setitem(dicomio.PARALLEL, "decode", mode)
     monkeypatch.setitem(dicomio.PARALLEL, "write", mode)
