@@ -1,11 +1,11 @@
 """Benchmark: ``t2t simulate`` end-to-end vs ``dcm2niix`` on the same 525-file series.
 
 Builds a synthetic thin series (525 slices of 512 x 512, 1.0 mm thick every 0.8 mm, a
-body-like phantom in HU) with :func:`t2tcore.dicomio.write_series` in a temporary folder,
+body-like phantom in HU) with :func:`t2tcore.io.dicomio.write_series` in a temporary folder,
 then times side by side, in one run (median of ``--repeat`` runs each, warm page cache):
 
 * :func:`t2tcore.read_series` alone, in this process: the default per-phase parallel
-  setting (:data:`t2tcore.dicomio.PARALLEL`) and every phase serial / threads / processes;
+  setting (:data:`t2tcore.io.dicomio.PARALLEL`) and every phase serial / threads / processes;
 * :func:`t2tcore.write_series` of a 210-slice volume, serial / threads / processes;
 * ``t2t simulate`` through :func:`t2tcore.cli.main` in this process (no start-up cost);
 * as subprocesses, interleaved round by round (the order rotated every round) so that a
@@ -38,8 +38,8 @@ import warnings
 
 import numpy as np
 
-from t2tcore import dicomio
-from t2tcore.dicomio import Series, read_series, write_series
+from t2tcore.io import dicomio
+from t2tcore.io.dicomio import Series, read_series, write_series
 
 
 def synthetic_volume(n: int = 525, size: int = 512, seed: int = 0) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Time the virtual cohort (t2tcore.cohort.make_cohort) for one profile.
+"""Time the virtual cohort (t2tcore.scanner.cohort.make_cohort) for one profile.
 
 Usage::
 
@@ -40,7 +40,7 @@ def main(argv=None) -> int:
 
     import torch
 
-    from t2tcore.cohort import make_cohort, read_manifest
+    from t2tcore.scanner.cohort import make_cohort, read_manifest
 
     if args.keep:
         out = Path(args.keep)

@@ -1,4 +1,4 @@
-"""Benchmark of t2tcore.metrics: PSNR, RMSE, SSIM (3-D and 2-D) on a 512 x 512 x 210 float32
+"""Benchmark of t2tcore.evaluation.metrics: PSNR, RMSE, SSIM (3-D and 2-D) on a 512 x 512 x 210 float32
 pair, and FID on 8 volumes x 50 slices of 256 x 256 per side, in one run.
 
 The volume pair is an ellipse phantom in air (HU) and the same with 20 HU noise, like a
@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from t2tcore import metrics as M
+from t2tcore.evaluation import metrics as M
 
 
 def phantom(z: int, n: int, seed: int) -> np.ndarray:

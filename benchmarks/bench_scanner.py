@@ -3,7 +3,7 @@
 Prints, measured side by side in one run:
 
 * the forward projector: the sparse separable-footprint system matrix applied with
-  ``torch.sparse.mm`` (what :mod:`t2tcore.scanner` uses) vs rotate-and-sum with
+  ``torch.sparse.mm`` (what :mod:`t2tcore.scanner.helical` uses) vs rotate-and-sum with
   ``torch.nn.functional.grid_sample``, on the same fine slices and angles (ratio);
 * a ``quick`` test patient (abdomen phantom, 256^2, 100 mm: thin 1.0/0.8 mm and thick
   3.0/2.0 mm x B30/D45 x full/quarter dose) and a ``quick`` training patient (thin 1.0/0.8 mm,
@@ -36,7 +36,7 @@ import torch
 
 def _patient(kind: str, size: int, length: float, seed: int, device: str) -> dict:
     """One patient in this (fresh) process; returns timings and peak memory."""
-    from t2tcore import phantoms, scanner as S
+    from t2tcore.scanner import phantoms, helical as S
 
     torch.manual_seed(0)
     ph = phantoms.abdomen(seed, z_extent=(0.0, length + 40.0))
@@ -83,7 +83,7 @@ def _projector_ratio(size: int, device: str, n_slices: int = 32) -> tuple[float,
     subset of the angles and scaled to all)."""
     import torch.nn.functional as F
 
-    from t2tcore import phantoms, scanner as S
+    from t2tcore.scanner import phantoms, helical as S
 
     ph = phantoms.abdomen(1, z_extent=(0.0, 140.0))
     cfg = S.ScannerConfig(image_size=size)

@@ -20,7 +20,7 @@ import tracemalloc
 
 import numpy as np
 
-from t2tcore.simulate import METHODS, simulate_thick, thick_positions
+from t2tcore.simulation.simulate import METHODS, simulate_thick, thick_positions
 
 
 def literal_algorithm2(thick_locs, thin_images, thin_locs, t):

@@ -11,7 +11,7 @@ Steps
    ``_build/vendor/``, so the book renders math with no network and a rebuild downloads
    nothing. Set ``T2T_MATHJAX_TGZ`` to a local ``mathjax-*.tgz`` (or URL) to use that.
 2. **Data**: if a notebook to run declares a ``data_root`` parameter, the virtual cohort
-   of the profile is made by :func:`ensure_data` (``t2tcore.cohort.make_cohort``) in
+   of the profile is made by :func:`ensure_data` (``t2tcore.scanner.cohort.make_cohort``) in
    ``_build/data/virtual-<profile>``, once.
 3. **Notebooks**: exactly the notebooks listed in ``_toc.yml`` are run with papermill, in
    toc order, into ``_build/executed/<profile>/`` (kernel: this interpreter), getting
@@ -222,16 +222,16 @@ def data_root(profile: str) -> Path:
 def ensure_data(profile: str) -> Path | None:
     """Make (or keep) the virtual cohort of ``profile`` in ``_build/data/virtual-<profile>``.
 
-    Calls ``t2tcore.cohort.make_cohort(profile, out_dir)``, which keeps an existing cohort
+    Calls ``t2tcore.scanner.cohort.make_cohort(profile, out_dir)``, which keeps an existing cohort
     whose manifest matches the profile, the scanner parameters and the source code, and
-    regenerates it otherwise. Returns the folder, or None when ``t2tcore.cohort`` does not
+    regenerates it otherwise. Returns the folder, or None when ``t2tcore.scanner.cohort`` does not
     exist (skipped).
     """
     out = data_root(profile)
-    if importlib.util.find_spec("t2tcore.cohort") is None:
-        say("      t2tcore.cohort does not exist: no virtual cohort made (skipped)")
+    if importlib.util.find_spec("t2tcore.scanner.cohort") is None:
+        say("      t2tcore.scanner.cohort does not exist: no virtual cohort made (skipped)")
         return None
-    cohort = importlib.import_module("t2tcore.cohort")
+    cohort = importlib.import_module("t2tcore.scanner.cohort")
     if out.is_dir() and cohort.is_up_to_date(profile, out):
         say(f"      virtual cohort '{profile}': up to date in {rel(out)}")
         return out

@@ -16,13 +16,13 @@ from t2tcore.errors import SeriesWarning, T2TError  # noqa: E402  (light, always
 
 # public name -> module that defines it
 _EXPORTS = {
-    **dict.fromkeys(["Series", "SeriesInfo", "list_series", "read_series", "scan_folder", "write_series"], "dicomio"),
-    **dict.fromkeys(["METHODS", "simulate_thick", "thick_positions"], "simulate"),
-    **dict.fromkeys(["MU_WATER", "Phantom", "abdomen", "chest"], "phantoms"),
-    **dict.fromkeys(["body_mask", "compare", "fid", "fid_features", "frechet_distance"], "metrics"),
+    **dict.fromkeys(["Series", "SeriesInfo", "list_series", "read_series", "scan_folder", "write_series"], "io"),
+    **dict.fromkeys(["METHODS", "simulate_thick", "thick_positions"], "simulation"),
+    **dict.fromkeys(["ZProfile", "fit_profile", "load_profile"], "simulation"),
+    **dict.fromkeys(["MU_WATER", "Phantom", "abdomen", "chest"], "scanner"),
     **dict.fromkeys(["RawData", "ReconConfig", "ScannerConfig", "acquire", "reconstruct", "scan"], "scanner"),
-    **dict.fromkeys(["ZProfile", "fit_profile"], "calibrate"),
-    **dict.fromkeys(["make_cohort"], "cohort"),
+    **dict.fromkeys(["make_cohort"], "scanner"),
+    **dict.fromkeys(["body_mask", "compare", "fid", "fid_features", "frechet_distance"], "evaluation"),
 }
 
 __all__ = ["T2TError", "SeriesWarning", "__version__", *_EXPORTS]

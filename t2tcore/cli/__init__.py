@@ -1,0 +1,66 @@
+"""The ``t2t`` command.
+
+Each sub-command (or group) is one module of this package with ``add_parser(subparsers)``,
+which declares its arguments and sets ``func=`` to a ``_run_<name>(args) -> int`` that does
+the work by calling ``t2tcore`` functions. Errors caused by bad input (:class:`~t2tcore.errors.T2TError`) are printed as
+one line on stderr with a non-zero exit status, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+
+from t2tcore import __version__
+from t2tcore.errors import T2TError
+
+EXIT_INPUT_ERROR = 2
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="t2t",
+        description="Simulate thick-slice CT from thin-slice CT (position correction + triangular weighting), "
+        "inspect DICOM folders, and make the virtual helical-CT cohort.",
+    )
+    parser.add_argument("--version", action="version", version=f"t2t {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    _add_all(sub)
+    return parser
+
+
+# The sub-commands, in the order `t2t --help` lists them: each module has add_parser(subparsers),
+# which declares its arguments and sets func= to the function doing the work.
+_SUBCOMMANDS = ("info", "simulate", "calibrate", "data")
+
+
+def _add_all(sub) -> None:
+    import importlib
+
+    for name in _SUBCOMMANDS:
+        importlib.import_module(f"t2tcore.cli.{name}").add_parser(sub)
+
+
+def _format_warning(message, category, filename, lineno, line=None):  # noqa: ARG001
+    return f"warning: {message}\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``t2t`` command; returns the process exit status."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    warnings.formatwarning = _format_warning
+    try:
+        return int(args.func(args) or 0)
+    except T2TError as exc:
+        print(f"t2t {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT_ERROR
+    except KeyboardInterrupt:
+        print(f"t2t {args.command}: interrupted, nothing written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""``t2t data check | virtual``: data manifests and the virtual cohort."""
+
+from __future__ import annotations
+
+# --------------------------------------------------------------------------- t2t data ACTION
+# `t2t data` is a group: its actions register in _DATA_SUBCOMMANDS exactly like the top-level
+# sub-commands (an `_add_data_<action>(actions)` that calls set_defaults(func=_run_data_<action>)).
+_DATA_SUBCOMMANDS: list = []
+
+
+def _add_data(subparsers) -> None:
+    p = subparsers.add_parser(
+        "data",
+        help="check data downloads against their manifests; make the virtual cohort",
+        description="Data sets of the paper (real and virtual), described by data_manifests/*.yaml.",
+    )
+    actions = p.add_subparsers(dest="data_command", metavar="ACTION")
+    actions.required = True
+    for add in _DATA_SUBCOMMANDS:
+        add(actions)
+
+
+def _add_data_check(actions) -> None:
+    from t2tcore.data.manifests import available_manifests
+
+    p = actions.add_parser(
+        "check",
+        help="verify a data folder against a manifest (series, slice counts, thickness, increment)",
+        description="Verify a downloaded or generated data folder against a manifest: series present per "
+        "patient, kernel, dose and thickness, slice counts where known, slice thickness and increment from "
+        "the DICOM headers (pixel data is not read). Prints one line per problem and a summary. Exit status: "
+        "0 complete, 1 something missing or wrong, 2 bad input.",
+    )
+    p.add_argument("root", metavar="ROOT", help="data folder (holding Training_Image_Data and/or LDCT-and-Projection-data)")
+    p.add_argument(
+        "--manifest",
+        required=True,
+        metavar="NAME",
+        help=f"manifest name ({', '.join(available_manifests())}) or path of a YAML manifest",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run_data_check)
+
+
+def _run_data_check(args) -> int:
+    from t2tcore.data.manifests import check
+
+    report = check(args.root, args.manifest, progress=not args.no_progress)
+    print(report)
+    return 0 if report.ok else 1
+
+
+
+
+
+def _add_data_virtual(actions) -> None:
+    p = actions.add_parser(
+        "virtual",
+        help="make the virtual helical-CT cohort of a profile (test + training DICOM series)",
+        description="Scan seeded phantoms with the virtual helical CT scanner and write DICOM series in the "
+        "Grand Challenge layout (test cohort: thin 1/0.8 mm and real thick 3/2 mm from the same raw data, "
+        "kernels B30 and D45, full and quarter dose) and the TCIA layout (training cohort: thin only, another "
+        "scanner configuration), with cohort_manifest.json. An up-to-date cohort in OUT_DIR is kept. "
+        "Example: t2t data virtual --profile smoke out/virtual-smoke",
+    )
+    p.add_argument("out_dir", metavar="OUT_DIR", help="cohort folder to create (or an older cohort to replace)")
+    p.add_argument("--profile", default="quick", metavar="NAME",
+                   help="smoke (CI, < 1 min), quick (default, <= 15 min), paper (hours), or a virtual manifest YAML")
+    p.add_argument("--force", action="store_true", help="make it again even if an up-to-date cohort is there")
+    p.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: CUDA if available)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run_data_virtual)
+
+
+def _run_data_virtual(args) -> int:
+    import time
+
+    from t2tcore.scanner.cohort import is_up_to_date, make_cohort, read_manifest
+
+    t0 = time.perf_counter()
+    kept = not args.force and is_up_to_date(args.profile, args.out_dir)
+    out = make_cohort(args.profile, args.out_dir, force=args.force, progress=not args.no_progress, device=args.device)
+    s = read_manifest(out)["summary"]
+    what = "up to date, kept" if kept else f"made in {time.perf_counter() - t0:.0f} s"
+    print(f"virtual cohort '{args.profile}': {s['n_test_patients']} test + {s['n_train_patients']} training patients, "
+          f"{s['n_series']} series ({s['n_slices']} slices), {what}: {out}")
+    return 0
+
+
+
+_DATA_SUBCOMMANDS.append(_add_data_check)
+_DATA_SUBCOMMANDS.append(_add_data_virtual)
+
+
+def add_parser(subparsers) -> None:
+    _add_data(subparsers)

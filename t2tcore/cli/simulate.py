@@ -1,0 +1,175 @@
+"""``t2t simulate``: a thick series from a thin one (every method)."""
+
+from __future__ import annotations
+
+import warnings
+
+from t2tcore import __version__
+from t2tcore.cli._common import match_positions, positive_mm
+from t2tcore.errors import T2TError
+
+# Index-based baselines of t2tcore.simulation.simulate: they take the thin SliceThickness and place
+# their slices by groups of thin slices (no --interval, no --match).
+_INDEX_METHODS = ("direct", "average", "gaussian")
+
+
+def _add_simulate(subparsers) -> None:
+    from t2tcore.simulation.simulate import METHODS, PROFILE_METHODS
+
+    p = subparsers.add_parser(
+        "simulate",
+        help="simulate a thick-slice DICOM series from a thin-slice one",
+        description="Read a thin-slice CT series, simulate thick slices (default: the paper's method, position "
+        "correction + triangular weighting) and write them as a new DICOM series of the same patient, study and "
+        "frame of reference. Example: t2t simulate thin/ thick3mm/ --thickness 3 --interval 2",
+    )
+    p.add_argument("in_dir", metavar="IN_DIR", help="folder holding the thin-slice series (searched recursively)")
+    p.add_argument("out_dir", metavar="OUT_DIR", help="folder to create for the simulated series (must be empty)")
+    p.add_argument(
+        "--thickness",
+        type=positive_mm,
+        metavar="MM",
+        help="thick slice thickness in mm (with --match: default the real series' SliceThickness)",
+    )
+    p.add_argument(
+        "--interval",
+        type=positive_mm,
+        metavar="MM",
+        help="distance between thick slices in mm (proposed, gaussian_z); not with --match",
+    )
+    p.add_argument(
+        "--method",
+        default="proposed",
+        choices=METHODS + PROFILE_METHODS,
+        help="proposed (default: Algorithms 1 and 2 of the paper), gaussian_z (Gaussian along z, FWHM = thickness), "
+        "or the index-based baselines direct, average, gaussian (groups of round(thickness / thin SliceThickness) "
+        "slices)",
+    )
+    p.add_argument(
+        "--match",
+        metavar="REAL_THICK_DIR",
+        help="a real thick series of the same patient: simulate exactly at its slice positions",
+    )
+    p.add_argument("--series-uid", metavar="UID", help="SeriesInstanceUID to read when IN_DIR holds several series")
+    p.add_argument("--match-series-uid", metavar="UID", help="SeriesInstanceUID to read from REAL_THICK_DIR")
+    p.add_argument(
+        "--sigma", type=float, default=1.0, metavar="PIXELS", help="in-plane blur of --method gaussian (default 1)"
+    )
+    p.add_argument(
+        "--profile",
+        metavar="PROFILE.json",
+        help="a slice profile measured by `t2t calibrate`: selects --method calibrated (its kernel instead of the "
+        "triangle); thickness and interval default to the profile's",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace OUT_DIR if it is not empty")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=_run_simulate)
+
+
+
+
+def _run_simulate(args) -> int:
+    import numpy as np
+
+    from t2tcore.errors import SeriesWarning
+    from t2tcore.io.dicomio import check_output_dir, read_series, write_series
+    from t2tcore.simulation.simulate import simulate_thick
+
+    method = args.method
+    profile = _simulate_profile(args) if args.profile is not None or method == "calibrated" else None
+    if profile is not None:
+        method = "calibrated"
+    if args.match is None and args.thickness is None:
+        raise T2TError("--thickness is required (or --match REAL_THICK_DIR to take it from a real thick series)")
+    if args.match is not None and args.interval is not None:
+        raise T2TError("give --interval or --match, not both: with --match the slices are placed at the real positions")
+    if args.match is not None and method in _INDEX_METHODS:
+        raise T2TError(f"--match needs a position-based method (proposed, gaussian_z); {method} places slices by index")
+    if args.match is None and args.interval is None and method not in _INDEX_METHODS:
+        raise T2TError(f"--interval is required for --method {method} (or --match REAL_THICK_DIR)")
+    if args.interval is not None and method in _INDEX_METHODS:
+        warnings.warn(f"--method {method} places slices by groups of thin slices (index-based, as the paper's "
+                      f"baselines do); --interval {args.interval:g} is ignored", SeriesWarning)
+        args.interval = None
+    progress = not args.no_progress
+    inputs = [args.in_dir] + ([args.match] if args.match else [])
+    out = check_output_dir(args.out_dir, args.overwrite, inputs=inputs)
+
+    thin = read_series(args.in_dir, args.series_uid, progress=progress)
+    thickness, target, how = args.thickness, None, ""
+    if args.match is not None:
+        real = read_series(args.match, args.match_series_uid, progress=progress)
+        target = match_positions(thin, real, args.match)
+        if thickness is None:
+            if real.thickness is None:
+                raise T2TError(f"{args.match}: no SliceThickness in the header; give --thickness")
+            thickness = real.thickness
+        how = f"at the {target.size} positions of series {real.series_uid}"
+    thin_thickness = thin.thickness if method in _INDEX_METHODS else None
+    try:
+        volume, positions = simulate_thick(
+            thin.volume,
+            thin.positions,
+            thickness,
+            interval=args.interval,
+            method=method,
+            target_positions=target,
+            thin_thickness=thin_thickness,
+            sigma=args.sigma,
+            profile=profile,
+        )
+    except ValueError as exc:
+        raise T2TError(f"cannot simulate: {exc}") from None
+    if profile is not None:
+        how = (f"{how}, " if how else "") + f"profile {args.profile} (FWHM {profile.fwhm_mm:.3g} mm)"
+    positions = np.asarray(positions, dtype=np.float64)
+    if positions.size == 0:
+        raise T2TError("cannot simulate: no thick slice fits in the thin series")
+    steps = np.diff(np.sort(positions))
+    interval = args.interval if args.interval is not None else (round(float(np.median(steps)), 6) if steps.size else None)
+    if method in _INDEX_METHODS:
+        k = max(1, int(np.floor(thickness / (thin_thickness or thin.spacing or thickness) + 0.5)))
+        how = f"groups of {k} thin slices"
+    step = f"{interval:g} mm" if interval is not None else "-"
+    description = f"t2t {method} {thickness:g}mm/{step.replace(' ', '')}" + (" matched" if args.match else "")
+    if thin.description:
+        description = f"{description} from {thin.description}"[:64]
+    derivation = (
+        f"t2t {__version__} simulate: method {method}, thickness {thickness:g} mm, interval {step}"
+        + (f", {how}" if how else "")
+        + f"; from series {thin.series_uid} ({thin.description or 'no description'})"
+    )
+    thick = thin.derive(
+        volume, positions, thickness=thickness, interval=interval, description=description, derivation=derivation
+    )
+    out = write_series(thick, out, overwrite=args.overwrite, progress=progress)
+    thin_desc = f"{thin.thickness:g} mm" if thin.thickness is not None else "? mm"
+    thin_step = f", {thin.spacing:g} mm apart" if thin.spacing else ""
+    print(
+        f"{thin.volume.shape[0]} slices ({thin_desc}{thin_step}) -> {thick.volume.shape[0]} slices "
+        f"({thickness:g} mm, {step} apart), positions {thick.positions[0]:.2f} to {thick.positions[-1]:.2f} mm, "
+        f"method {method}: {out}"
+    )
+    return 0
+
+
+def _simulate_profile(args):
+    """``--profile`` of ``t2t simulate``: the profile; its thickness and interval fill in
+    ``--thickness`` and ``--interval`` when they are not given (and there is no --match)."""
+    from t2tcore.simulation.calibrate import ZProfile
+
+    if args.profile is None:
+        raise T2TError("--method calibrated needs --profile PROFILE.json (made by `t2t calibrate`)")
+    if args.method not in ("proposed", "calibrated"):
+        raise T2TError(f"--profile selects the calibrated method; it cannot be combined with --method {args.method}")
+    profile = ZProfile.from_json(args.profile)  # ProfileError is a T2TError
+    if args.match is None:
+        if args.thickness is None:
+            args.thickness = profile.thickness
+        if args.interval is None:
+            args.interval = profile.interval
+    return profile
+
+
+
+add_parser = _add_simulate

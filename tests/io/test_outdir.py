@@ -1,0 +1,49 @@
+import os
+import stat
+
+import pytest
+
+from t2tcore.io.outdir import staging_dir, swap_in
+
+
+def _mode(p):
+    return stat.S_IMODE(os.stat(p).st_mode)
+
+
+def test_staging_dir_is_hidden_beside_target_with_umask_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        tmp = staging_dir(tmp_path / "sub" / "out")
+    finally:
+        os.umask(old)
+    assert tmp.parent == tmp_path / "sub" and tmp.name.startswith(".out.t2t-tmp-")
+    assert _mode(tmp) == 0o755  # not mkdtemp's 0700
+
+
+def test_swap_in_replaces_existing_content_and_leaves_no_staging(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+    tmp = staging_dir(out)
+    (tmp / "new.txt").write_text("new")
+    swap_in(tmp, out)
+    assert sorted(p.name for p in out.iterdir()) == ["new.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_swap_in_puts_old_content_back_when_the_move_fails(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+    tmp = staging_dir(out)
+    real_replace = os.replace
+
+    def failing_replace(src, dst):
+        if str(src) == str(tmp):
+            raise OSError("disk full")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(OSError, match="disk full"):
+        swap_in(tmp, out)
+    assert (out / "old.txt").read_text() == "old"
