@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	# torch first, pinned, so that nothing below pulls a newer torch with CUDA packages
 	$(BIN)/python -m pip install -q torch==2.13.0
+	# pyradiomics has only an sdist, whose build needs numpy and versioneer already installed
+	$(BIN)/python -m pip install -q numpy versioneer
+	$(BIN)/python -m pip install -q --no-build-isolation pyradiomics==3.0.1
 	$(BIN)/python -m pip install -q -e '.[book,dev]'
 	touch $(STAMP)
 

@@ -27,8 +27,19 @@ def _conda_pip_requirements() -> dict[str, str]:
     return {_name(r): r.replace(" ", "") for r in pip if not r.startswith("-")}
 
 
+def _conda_packages() -> dict[str, str]:
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    return {_name(d.split("=")[0]): d for d in env["dependencies"] if isinstance(d, str)}
+
+
 def test_environment_yml_lists_the_pyproject_dependencies():
     py, conda = _pyproject_requirements(), _conda_pip_requirements()
+    # packages conda-forge builds (pyradiomics: an sdist on PyPI) come from conda, same version
+    for name, spec in _conda_packages().items():
+        if name in py and name not in conda:
+            version = re.search(r"==([\d.]+)", py[name])
+            assert version and spec.split("=")[-1] == version.group(1), (name, spec, py[name])
+            conda[name] = py[name]
     assert set(py) == set(conda), f"only in pyproject: {set(py) - set(conda)}; only in environment.yml: {set(conda) - set(py)}"
     for name, req in py.items():
         if name != "torch":  # pinned exactly in environment.yml and the Makefile, a floor in pyproject
