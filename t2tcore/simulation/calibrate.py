@@ -19,7 +19,7 @@ Model
 Fit (:func:`fit_profile`)
     1. Sample voxels: in every pair, the thick slices whose whole kernel support lies inside
        the thin coverage, and a seeded random subset of in-plane pixels inside a body mask
-       (``t2tcore.evaluation.metrics.body_mask`` of the thick volume by default), at most
+       (``t2tcore.masks.body_mask`` of the thick volume by default), at most
        ``max_samples`` voxels in all. Memory stays at a few tens of MB whatever the volumes.
     2. With hat functions ``phi_m`` on the nodes, ``k = sum_m w_m phi_m`` and the model of a
        voxel is ``(sum_m w_m A_m) / (sum_m w_m s_m)`` with ``A_m = sum_l phi_m(p - l) thin(l)``
@@ -159,7 +159,7 @@ def _hats(d: np.ndarray, nodes: np.ndarray) -> np.ndarray:
 
 
 def _sample_pair(pair: _Pair, nodes: np.ndarray, budget: int, rng: np.random.Generator) -> _Samples | None:
-    from t2tcore.evaluation.metrics import body_mask
+    from t2tcore.masks import body_mask
 
     R = nodes[-1]
     lo, hi = pair.thin_pos[0], pair.thin_pos[-1]
@@ -377,7 +377,7 @@ def fit_profile(
         Also fit a 2-D Gaussian blur (0-3 pixels) of the simulated slices.
     mask : sequence of bool arrays, optional
         One per pair, shaped like its thick volume (None entries allowed): the voxels that
-        may be sampled. Default: ``t2tcore.evaluation.metrics.body_mask`` of the thick slices (all
+        may be sampled. Default: ``t2tcore.masks.body_mask`` of the thick slices (all
         voxels when it is empty).
     progress : bool
         Show progress bars (tqdm).
