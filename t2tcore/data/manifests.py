@@ -499,9 +499,9 @@ def check(root, manifest, *, progress: bool = False) -> CheckReport:
         jobs += _check_train(root, exp["train"], m, report)
     bar = None
     if progress and jobs:
-        from tqdm import tqdm
+        from t2tcore.progress import bar as progress_bar
 
-        bar = tqdm(total=len(jobs), desc="checking series", unit="series", leave=False, disable=None)
+        bar = progress_bar(total=len(jobs), desc="checking series", unit="series", enabled=None)
     try:
         for name, folder, thickness, increment, n_expected in jobs:
             try:

@@ -581,7 +581,7 @@ def fid_features(
     features : ndarray of float64, shape (n_slices, 2048)
     """
     import torch
-    from tqdm import tqdm
+    from t2tcore.progress import bar as progress_bar
 
     if int(stride) < 1:
         raise ValueError(f"stride must be >= 1, got {stride}")
@@ -596,7 +596,7 @@ def fid_features(
     # optimized_execution(False): TorchScript's profiling executor would spend its first
     # two calls re-optimising the graph (~10 s on CPU) for no steady-state gain here.
     with (
-        tqdm(total=total, desc="FID features", unit="slice", disable=not progress) as bar,
+        progress_bar(total=total, desc="FID features", unit="slice", enabled=progress) as bar,
         torch.jit.optimized_execution(False),
     ):
         for v in vols:

@@ -333,7 +333,7 @@ def sweep(
         Seconds: ``scan``, ``evaluate``.
     """
     import pandas as pd
-    from tqdm import tqdm
+    from t2tcore.progress import bar
 
     from t2tcore.scanner.phantoms import abdomen
 
@@ -343,12 +343,12 @@ def sweep(
     unique = list(dict.fromkeys(settings))
     t0 = time.perf_counter()
     scans = []
-    for s in tqdm(seeds, desc="phantoms", disable=not progress):
+    for s in bar(seeds, desc="phantoms", enabled=progress):
         ph = abdomen(s, z_extent=(0.0, study.z_length_mm))
         scans.append(scan_phantom(ph, unique, study, seed=study.seed * 100_003 + s, progress=False))
     t_scan = time.perf_counter() - t0
     rows, prof_rows = [], []
-    for s in tqdm(settings, desc="settings", disable=not progress):
+    for s in bar(settings, desc="settings", enabled=progress):
         for dose in study.doses:
             res, prof = evaluate_setting([sc[(s, dose)] for sc in scans], methods, study=study)
             base = {"axis": s.axis, "value": s.value, "z_weighting": s.z_weighting, "pitch": s.pitch,

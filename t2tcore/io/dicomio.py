@@ -683,9 +683,9 @@ def _pmap(func: Callable, items: Sequence, phase: str, bar: Any = None) -> list:
 def _bar(progress: bool, total: int, desc: str, unit: str = "file"):
     if not progress:
         return None
-    from tqdm import tqdm
+    from t2tcore.progress import bar
 
-    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=True)
+    return bar(total=total, desc=desc, unit=unit)
 
 
 def _list_files(path: pathlib.Path) -> list[str]:

@@ -524,7 +524,7 @@ def make_cohort(profile: str | os.PathLike | Mapping, out_dir: str | os.PathLike
     from the same raw data; everything is written into a temporary folder beside
     ``out_dir`` and renamed at the end, the manifest last.
     """
-    from tqdm import tqdm
+    from t2tcore.progress import bar as progress_bar
 
     p = resolve_profile(profile)
     spec = _jsonable(cohort_spec(p))
@@ -540,8 +540,7 @@ def make_cohort(profile: str | os.PathLike | Mapping, out_dir: str | os.PathLike
     t_start = time.perf_counter()
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     tmp = staging_dir(out)
-    bar = tqdm(total=len(plans), desc=f"virtual cohort '{p['name']}'", unit="patient", disable=not progress,
-               file=sys.stderr)
+    bar = progress_bar(total=len(plans), desc=f"virtual cohort '{p['name']}'", unit="patient", enabled=progress)
     try:
         series, patients = [], []
         for plan in plans:

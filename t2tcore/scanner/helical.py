@@ -73,8 +73,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
+from t2tcore.progress import bar
 from t2tcore.scanner.phantoms import MU_WATER
 
 __all__ = [
@@ -881,7 +881,7 @@ def project(phantom, config: ScannerConfig = ScannerConfig(), z_range: tuple[flo
     xs = g.grid(S)
     mu = np.empty((zf.size, xs.size * xs.size), dtype=np.float32)
     step = max(1, _SAMPLE_VOXELS // (xs.size * xs.size))
-    for k in tqdm(range(0, zf.size, step), desc="phantom", disable=not progress, leave=False):
+    for k in bar(range(0, zf.size, step), desc="phantom", enabled=progress):
         mu[k : k + step] = phantom.mu(xs, xs, zf[k : k + step], mu_water=config.mu_water).reshape(-1, xs.size**2)
     timings["phantom"] += time.perf_counter() - t0
 
@@ -894,7 +894,7 @@ def project(phantom, config: ScannerConfig = ScannerConfig(), z_range: tuple[flo
         A = _projection_matrix(xs[ix], xs[iy], fov / (g.n * S), g, dev)
         X = torch.from_numpy(np.ascontiguousarray(mu[:, support].T))  # (n_support, n_fine)
         del mu
-        for k in tqdm(range(0, zf.size, _PROJ_COLS), desc="projection", disable=not progress, leave=False):
+        for k in bar(range(0, zf.size, _PROJ_COLS), desc="projection", enabled=progress):
             xk = X[:, k : k + _PROJ_COLS].contiguous().to(dev)
             P[:, k : k + xk.shape[1], :] = torch.sparse.mm(A, xk).reshape(g.V2, g.nb, -1).transpose(1, 2)
         del A, X
@@ -907,7 +907,7 @@ def project(phantom, config: ScannerConfig = ScannerConfig(), z_range: tuple[flo
     nk = int(math.ceil(g.w / config.dz_fine - 1e-9)) + 2
     jj = torch.arange(nk, device=dev)
     p = torch.empty((n_views, g.R, g.nb), dtype=torch.float32, device=dev)
-    for v0 in tqdm(range(0, n_views, _APERTURE_VIEWS), desc="apertures", disable=not progress, leave=False):
+    for v0 in bar(range(0, n_views, _APERTURE_VIEWS), desc="apertures", enabled=progress):
         v = torch.arange(v0, min(n_views, v0 + _APERTURE_VIEWS), device=dev)
         zc = z_start + v.to(torch.float64)[:, None] * g.delta + c[None, :]  # (nv, R) row centres
         za = zc - g.w / 2
@@ -1160,7 +1160,7 @@ def reconstruct_many(raw: RawData, recons: Sequence[ReconConfig], device=None, p
         filt = torch.stack([_filter_cached(k, g.pix, g.nb, str(dev)) for k in kernels])  # (K, nfft/2+1)
         K = len(kernels)
         vols = np.empty((K, pos.size, g.n * g.n), dtype=np.float32)
-        for s0 in tqdm(range(0, pos.size, _RECON_SLICES), desc=f"recon {thick:g} mm", disable=not progress, leave=False):
+        for s0 in bar(range(0, pos.size, _RECON_SLICES), desc=f"recon {thick:g} mm", enabled=progress):
             zs = torch.as_tensor(pos[s0 : s0 + _RECON_SLICES], dtype=torch.float64, device=dev)
             ns = zs.numel()
             # half-rotations with rays inside any window of this chunk
@@ -1256,7 +1256,7 @@ def scan(phantom, config: ScannerConfig = ScannerConfig(), recons: Sequence[Reco
     timings = {"phantom": clean.timings["phantom"], "projection": clean.timings["projection"], "noise": 0.0,
                "reconstruction": 0.0}
     volumes, positions, raws = {}, {}, {}
-    for name, mAs in tqdm(doses.items(), desc="doses", disable=not progress, leave=False):
+    for name, mAs in bar(doses.items(), desc="doses", enabled=progress):
         if mAs is None:
             raw = clean
         else:

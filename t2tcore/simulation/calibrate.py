@@ -288,12 +288,12 @@ def _exact_rmse(A: np.ndarray, s: np.ndarray, y: np.ndarray, w: np.ndarray) -> f
 
 
 def _fit_at_radius(prs, nodes, fit_inplane_blur, smoothness, budget, seed, progress):
-    from tqdm import tqdm
+    from t2tcore.progress import bar
 
     rng = np.random.default_rng(seed)
     per_pair = max(256, budget // len(prs))
     samples = []
-    for pr in tqdm(prs, desc="sampling pairs", disable=not progress, leave=False):
+    for pr in bar(prs, desc="sampling pairs", enabled=progress):
         samples.append(_sample_pair(pr, nodes, per_pair, rng))
     if all(smp is None for smp in samples):
         return None
@@ -318,7 +318,7 @@ def _fit_at_radius(prs, nodes, fit_inplane_blur, smoothness, budget, seed, progr
             return cache[sig]
 
         grid = np.arange(0.0, _SIGMA_MAX_PX + 1e-9, 0.25)
-        vals = [sse(g) for g in tqdm(grid, desc="in-plane sigma", disable=not progress, leave=False)]
+        vals = [sse(g) for g in bar(grid, desc="in-plane sigma", enabled=progress)]
         b = int(np.argmin(vals))
         lo, hi = grid[max(b - 1, 0)], grid[min(b + 1, grid.size - 1)]
         best = minimize_scalar(sse, bounds=(lo, hi), method="bounded", options={"xatol": 1e-3})
