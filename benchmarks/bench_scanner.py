@@ -3,7 +3,7 @@
 Prints, measured side by side in one run:
 
 * the forward projector: the sparse separable-footprint system matrix applied with
-  ``torch.sparse.mm`` (what :mod:`t2tcore.scanner.helical` uses) vs rotate-and-sum with
+  ``torch.sparse.mm`` (what :mod:`t2tcore.scanner.projectors` builds) vs rotate-and-sum with
   ``torch.nn.functional.grid_sample``, on the same fine slices and angles (ratio);
 * a ``quick`` test patient (abdomen phantom, 256^2, 100 mm: thin 1.0/0.8 mm and thick
   3.0/2.0 mm x B30/D45 x full/quarter dose) and a ``quick`` training patient (thin 1.0/0.8 mm,
@@ -36,10 +36,12 @@ import torch
 
 def _patient(kind: str, size: int, length: float, seed: int, device: str) -> dict:
     """One patient in this (fresh) process; returns timings and peak memory."""
-    from t2tcore.scanner import phantoms, helical as S
+    from t2tcore import scanner as S
+    from t2tcore.scanner.config import _Geom
+    from t2tcore.scanner.projectors import _backprojector
 
     torch.manual_seed(0)
-    ph = phantoms.abdomen(seed, z_extent=(0.0, length + 40.0))
+    ph = S.abdomen(seed, z_extent=(0.0, length + 40.0))
     cfg = S.ScannerConfig(image_size=size)
     z_range = (20.0, 20.0 + length)
     if kind == "test":
@@ -52,7 +54,7 @@ def _patient(kind: str, size: int, length: float, seed: int, device: str) -> dic
     S.photons_per_ray(cfg, 200.0, ph.fov_mm)
     for r in recons:
         S.z_weight_width(cfg, r.thickness, r.z_weighting)
-    S._backprojector(S._Geom.of(cfg, ph.fov_mm), str(torch.device(device)))  # cached per geometry
+    _backprojector(_Geom.of(cfg, ph.fov_mm), str(torch.device(device)))  # cached per geometry
     calib = time.perf_counter() - t0
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
@@ -83,24 +85,26 @@ def _projector_ratio(size: int, device: str, n_slices: int = 32) -> tuple[float,
     subset of the angles and scaled to all)."""
     import torch.nn.functional as F
 
-    from t2tcore.scanner import phantoms, helical as S
+    from t2tcore import scanner as S
+    from t2tcore.scanner.config import _Geom, _sync
+    from t2tcore.scanner.projectors import _projection_matrix
 
-    ph = phantoms.abdomen(1, z_extent=(0.0, 140.0))
+    ph = S.abdomen(1, z_extent=(0.0, 140.0))
     cfg = S.ScannerConfig(image_size=size)
-    g = S._Geom.of(cfg, ph.fov_mm)
+    g = _Geom.of(cfg, ph.fov_mm)
     xs = g.grid()
     mu = ph.mu(xs, xs, 60.0 + 0.2 * np.arange(n_slices), mu_water=cfg.mu_water).reshape(n_slices, -1)
     support = np.nonzero(mu.max(0) > 0)[0]
     iy, ix = np.divmod(support, size)
     dev = torch.device(device)
     t0 = time.perf_counter()
-    A = S._projection_matrix(xs[ix], xs[iy], g.pix, g, dev)
-    S._sync(dev)
+    A = _projection_matrix(xs[ix], xs[iy], g.pix, g, dev)
+    _sync(dev)
     t_build = time.perf_counter() - t0
     X = torch.from_numpy(np.ascontiguousarray(mu[:, support].T)).to(dev)
     t0 = time.perf_counter()
     y = torch.sparse.mm(A, X)
-    S._sync(dev)
+    _sync(dev)
     t_apply = time.perf_counter() - t0
     img = torch.from_numpy(mu.reshape(1, n_slices, size, size)).to(dev)
     n_ang = 24
@@ -110,7 +114,7 @@ def _projector_ratio(size: int, device: str, n_slices: int = 32) -> tuple[float,
         aff = torch.tensor([[[c, -s, 0.0], [s, c, 0.0]]], dtype=torch.float32, device=dev)
         grid = F.affine_grid(aff, (1, n_slices, size, size), align_corners=False)
         y2 = F.grid_sample(img, grid, align_corners=False).sum(2)
-    S._sync(dev)
+    _sync(dev)
     t_rot = (time.perf_counter() - t0) * g.V2 / n_ang
     del y, y2
     return t_build, t_apply, t_rot

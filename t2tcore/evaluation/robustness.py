@@ -2,7 +2,7 @@
 
 The paper's triangle is one fixed guess at how a scanner weights its rays along z. This
 module measures how every simulation method's error against the *real* thick slices
-changes when the virtual scanner (:mod:`t2tcore.scanner.helical`) changes the things that shape
+changes when the virtual scanner (:mod:`t2tcore.scanner`) changes the things that shape
 the slice profile: the reconstruction z-weighting (trapezoid, triangle, Gaussian), the
 helical pitch and the detector row width.
 
@@ -10,7 +10,7 @@ The study (:func:`sweep`)
     * Settings (:func:`one_at_a_time`) vary one thing at a time around a base scanner
       (trapezoid weighting, pitch 15/16, 16 rows of 0.6 mm); the base setting is shared by
       every axis.
-    * Each phantom (:func:`t2tcore.scanner.phantoms.abdomen`) is scanned once per acquisition
+    * Each phantom (:func:`t2tcore.scanner.abdomen.abdomen`) is scanned once per acquisition
       geometry (pitch, row width) and dose; all z-weightings of a geometry are reconstructed
       from the same raw data (:func:`scan_phantom`). Thin slices (default 1.0 mm every
       0.8 mm) cover the planned range, the real thick slices (default 3.0 mm every 2.0 mm)
@@ -45,11 +45,15 @@ __all__ = [
     "Setting",
     "StudyConfig",
     "evaluate_setting",
+    "findings",
     "one_at_a_time",
+    "profile_table",
     "ranking",
+    "ranking_tables",
     "scan_phantom",
     "sweep",
     "triangle_verdict",
+    "verdict_text",
 ]
 
 #: The scanner settings the study varies.
@@ -69,7 +73,7 @@ class Setting:
         Which of :data:`AXES` this setting varies (the base setting appears on every axis).
     z_weighting : str
         Reconstruction z-weighting of both thin and thick slices (see
-        :func:`t2tcore.scanner.helical.z_weight`).
+        :func:`t2tcore.scanner.z_weighting.z_weight`).
     pitch : float
         Helical pitch.
     row_width : float
@@ -106,7 +110,7 @@ def one_at_a_time(
         For each axis, one setting per value (``base`` with that value), in the given order;
         the base values are added where missing so that every axis passes through the base.
     """
-    from t2tcore.scanner.helical import Z_WEIGHTINGS
+    from t2tcore.scanner import Z_WEIGHTINGS
 
     bad = [z for z in z_weightings if z not in Z_WEIGHTINGS]
     if bad:
@@ -211,7 +215,7 @@ def scan_phantom(
 
     Parameters
     ----------
-    phantom : t2tcore.scanner.phantoms.Phantom
+    phantom : t2tcore.scanner.primitives.Phantom
         Spanning at least ``[0, study.z_length_mm]`` along z.
     settings : sequence of Setting
     study : StudyConfig
@@ -224,7 +228,7 @@ def scan_phantom(
     dict
         ``(setting, dose) -> Pair``.
     """
-    from t2tcore.scanner.helical import ReconConfig, ScannerConfig, scan
+    from t2tcore.scanner import ReconConfig, ScannerConfig, scan
 
     by_geometry: dict[tuple[float, float], list[Setting]] = {}
     for s in settings:
@@ -314,7 +318,7 @@ def sweep(
     Parameters
     ----------
     phantom_seeds : sequence of int
-        Seeds of :func:`t2tcore.scanner.phantoms.abdomen`; the first is the calibration phantom.
+        Seeds of :func:`t2tcore.scanner.abdomen.abdomen`; the first is the calibration phantom.
     settings : sequence of Setting
         E.g. :func:`one_at_a_time`.
     study : StudyConfig
@@ -335,7 +339,7 @@ def sweep(
     import pandas as pd
     from t2tcore.progress import bar
 
-    from t2tcore.scanner.phantoms import abdomen
+    from t2tcore.scanner import abdomen
 
     seeds = [int(s) for s in phantom_seeds]
     if len(seeds) < 2 or len(set(seeds)) != len(seeds):
@@ -438,3 +442,140 @@ def triangle_verdict(results, metric: str = "rmse_hu", reference: str = "propose
              "triangle_best": best == reference, "wins": wins, "n": int(table[reference].count())}
         )
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------
+# Tables and sentences of the chapter
+# --------------------------------------------------------------------------------------
+
+
+def profile_table(profiles, thickness: float):
+    """FWHM and fit residual of the calibrated profiles, per setting (rows) and dose (columns).
+
+    Parameters
+    ----------
+    profiles : pandas.DataFrame
+        The profiles of :func:`sweep`.
+    thickness : float
+        Nominal thick slice thickness, mm.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``(axis, value)``; columns ``(fwhm_mm | residual_rmse_hu | fwhm / nominal, dose)``.
+    """
+    fw = profiles.drop(columns="profile").copy()
+    fw["fwhm / nominal"] = fw["fwhm_mm"] / float(thickness)
+    return fw.pivot_table(index=["axis", "value"], columns="dose",
+                          values=["fwhm_mm", "residual_rmse_hu", "fwhm / nominal"], sort=False)
+
+
+def ranking_tables(results, methods: Sequence[str]) -> dict:
+    """Mean RMSE, rank by RMSE and mean PSNR per setting and dose (rows) and method (columns).
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        From :func:`sweep`.
+    methods : sequence of str
+        Column order.
+
+    Returns
+    -------
+    dict
+        ``"rmse"`` (HU), ``"rank"`` (1 = lowest RMSE) and ``"psnr"`` (dB): DataFrames with
+        index ``(axis, value, dose)``.
+    """
+    cols = list(methods)
+    rk = ranking(results, "rmse_hu")
+    idx = ["axis", "value", "dose"]
+    return {
+        "rmse": rk.pivot_table(index=idx, columns="method", values="mean", sort=False)[cols],
+        "rank": rk.pivot_table(index=idx, columns="method", values="rank", sort=False)[cols].astype(int),
+        "psnr": ranking(results, "psnr_db").pivot_table(index=idx, columns="method", values="mean", sort=False)[cols],
+    }
+
+
+def _where(v) -> str:
+    return ", ".join(f"{r.axis}={r.value} ({r.dose})" for r in v.itertuples()) or "none of them"
+
+
+def _gaps(v) -> str:
+    lost = v[~v["triangle_best"]]
+    if lost.empty:
+        return "none"
+    return (f"{lost['gap'].min():.2f} to {lost['gap'].max():.2f} HU "
+            f"({lost['gap_pct'].min():.0f} to {lost['gap_pct'].max():.0f} % of the best method's RMSE)")
+
+
+def verdict_text(v_all, v_fixed, calibration_seed: int, n_test: int) -> str:
+    """Markdown: where the triangle is the best choice, by how much it loses elsewhere.
+
+    Parameters
+    ----------
+    v_all, v_fixed : pandas.DataFrame
+        :func:`triangle_verdict` against all methods and against the fixed guesses only
+        (``exclude=["calibrated"]``).
+    calibration_seed : int
+        Seed of the phantom the calibrated profile was fitted on.
+    n_test : int
+        Test phantoms per setting.
+
+    Returns
+    -------
+    str
+    """
+    base = v_fixed[(v_fixed["axis"] == "z_weighting") & (v_fixed["value"] == "trapezoid")]
+    cal = v_all[v_all["best"] == "calibrated"]
+    worst = v_all.loc[v_all["gap"].idxmax()]
+    lines = [
+        f"**Scored on {n_test} test phantom(s)** ({len(v_all)} setting x dose combinations).",
+        f"* Against all methods, the triangle is the best choice in: {_where(v_all[v_all['triangle_best']])}. "
+        f"Elsewhere the best method is "
+        + ", ".join(f"`{m}` ({n}x)" for m, n in v_all.loc[~v_all["triangle_best"], "best"].value_counts().items())
+        + f"; the triangle's excess RMSE there is {_gaps(v_all)}.",
+        f"* The calibrated profile (fitted on phantom {calibration_seed} only) is best in {len(cal)} of {len(v_all)} "
+        f"combinations; it lowers the triangle's RMSE by {cal['gap'].min():.2f} to {cal['gap'].max():.2f} HU "
+        f"({(cal['gap'] / cal['triangle_mean']).min() * 100:.0f} to {(cal['gap'] / cal['triangle_mean']).max() * 100:.0f} %)."
+        if len(cal) else "* The calibrated profile is never the best method.",
+        f"* The triangle is furthest from the best method at {worst['axis']}={worst['value']} ({worst['dose']}): "
+        f"{worst['triangle_mean']:.2f} HU vs {worst['best_mean']:.2f} HU for `{worst['best']}`.",
+        f"* Among the fixed guesses only, the triangle is best in: {_where(v_fixed[v_fixed['triangle_best']])}; "
+        f"it is beaten in {int((~v_fixed['triangle_best']).sum())} of {len(v_fixed)} combinations, by "
+        + (", ".join(f"`{m}` ({n}x)" for m, n in v_fixed.loc[~v_fixed["triangle_best"], "best"].value_counts().items())
+           or "-")
+        + f", with an excess RMSE of {_gaps(v_fixed)}.",
+        "* On the base scanner (trapezoid z-weighting): "
+        + "; ".join(f"{r.dose}: triangle {r.triangle_mean:.2f} HU, best fixed `{r.best}` {r.best_mean:.2f} HU"
+                    for r in base.itertuples())
+        + ".",
+    ]
+    if n_test < 2:
+        lines.append("* With a single test phantom these are single measurements, not averages: read them as "
+                     "indications (the `quick` profile tests on more phantoms).")
+    return "\n".join(lines)
+
+
+def findings(v_all, v_fixed) -> str:
+    """One sentence for the chapter's opening: how often the triangle wins, and what beats it.
+
+    Parameters
+    ----------
+    v_all, v_fixed : pandas.DataFrame
+        As in :func:`verdict_text`.
+
+    Returns
+    -------
+    str
+    """
+    n = len(v_all)
+    best_all = v_all.loc[~v_all["triangle_best"], "best"].value_counts()
+    beaten = ", ".join(f"`{m}` ({k}x)" for m, k in best_all.items()) or "nothing"
+    fixed_lost = v_fixed[~v_fixed["triangle_best"]]
+    return (
+        f"We found that the triangle (`proposed`) is the best of all methods in {int(v_all['triangle_best'].sum())} of "
+        f"{n} setting × dose combinations (beaten by {beaten}), and the best of the fixed guesses in "
+        f"{int(v_fixed['triangle_best'].sum())} of {len(v_fixed)}"
+        + (f"; where a fixed guess beats it, its excess RMSE is {fixed_lost['gap'].min():.2f} to "
+           f"{fixed_lost['gap'].max():.2f} HU." if len(fixed_lost) else ".")
+    )

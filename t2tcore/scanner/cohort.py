@@ -2,9 +2,9 @@
 
 The paper tests on the 2016 Low Dose CT Grand Challenge and trains on TCIA
 LDCT-and-Projection-data; neither may be redistributed. :func:`make_cohort` writes a
-stand-in for both, made by the virtual helical scanner (:mod:`t2tcore.scanner.helical`) from seeded
-phantoms (:mod:`t2tcore.scanner.phantoms`), so that every notebook reads virtual and real data
-with the same code (:mod:`t2tcore.data.layout`).
+stand-in for both, made by the virtual helical scanner (:func:`t2tcore.scanner.reconstruction.scan`)
+from seeded phantoms (:mod:`t2tcore.scanner.abdomen`, :mod:`t2tcore.scanner.chest`), so that
+every notebook reads virtual and real data with the same code (:mod:`t2tcore.data.layout`).
 
 Test cohort (stands in for the Grand Challenge)
     Patients ``V001 ...``, abdomen phantoms. Per patient and dose (full 200 mAs, quarter
@@ -161,13 +161,13 @@ def resolve_profile(profile: str | os.PathLike | Mapping) -> dict:
 
 
 def scanner_configs(profile: Mapping):
-    """``(test, train)`` :class:`~t2tcore.scanner.helical.ScannerConfig` of a profile.
+    """``(test, train)`` :class:`~t2tcore.scanner.config.ScannerConfig` of a profile.
 
     The in-plane field of view is left to each phantom (``fov_mm=None``: a display field
     of view fitted to the patient, as on a real scanner), so pixel spacing varies a little
     between patients.
     """
-    from t2tcore.scanner.helical import ScannerConfig
+    from t2tcore.scanner.config import ScannerConfig
 
     n = int(profile["image_size"])
     return ScannerConfig(image_size=n, **TEST_SCANNER), ScannerConfig(image_size=n, **TRAIN_SCANNER)
@@ -179,7 +179,7 @@ def recon_configs(profile: Mapping) -> dict[str, list]:
     Test: thin and thick, every kernel; training: thin, its one kernel. All slices span
     ``[-z_length_mm / 2, z_length_mm / 2]`` from its start in steps of the increment.
     """
-    from t2tcore.scanner.helical import ReconConfig
+    from t2tcore.scanner.config import ReconConfig
 
     zr = _z_range(profile)
     te, tr = profile["test"], profile["train"]
@@ -211,7 +211,7 @@ class PatientPlan:
     anatomy : str
         ``"abdomen"`` or ``"chest"``.
     phantom_seed : int
-        Seed of :func:`t2tcore.scanner.phantoms.abdomen` / :func:`~t2tcore.scanner.phantoms.chest`.
+        Seed of :func:`t2tcore.scanner.abdomen.abdomen` / :func:`~t2tcore.scanner.chest.chest`.
     noise_seed : int
         Seed of the quantum noise (each dose derives its own stream from it).
     anatomy_offset_mm : float
@@ -267,13 +267,14 @@ def plan_patients(profile: Mapping) -> list[PatientPlan]:
 
 def make_phantom(plan: PatientPlan, profile: Mapping):
     """The phantom of one planned patient, covering the slice range with a margin."""
-    from t2tcore.scanner import phantoms
+    from t2tcore.scanner.abdomen import abdomen
+    from t2tcore.scanner.chest import chest
 
     z0, z1 = _z_range(profile)
     ext = (z0 - _PHANTOM_MARGIN_MM, z1 + _PHANTOM_MARGIN_MM)
     if plan.anatomy == "abdomen":
-        return phantoms.abdomen(plan.phantom_seed, z_extent=ext, anatomy_offset_mm=plan.anatomy_offset_mm)
-    return phantoms.chest(plan.phantom_seed, z_extent=ext, fibrosis=plan.fibrosis,
+        return abdomen(plan.phantom_seed, z_extent=ext, anatomy_offset_mm=plan.anatomy_offset_mm)
+    return chest(plan.phantom_seed, z_extent=ext, fibrosis=plan.fibrosis,
                           anatomy_offset_mm=plan.anatomy_offset_mm)
 
 
@@ -411,7 +412,7 @@ def _make_patient(plan: PatientPlan, profile: dict, tmp: Path, device, cfgs: dic
     """Scan, reconstruct and write one patient into ``tmp``; returns (series, timings, info)."""
     from t2tcore.io.dicomio import Series, write_series
     from t2tcore.data.layout import series_dir, training_series_dir
-    from t2tcore.scanner.helical import scan
+    from t2tcore.scanner.reconstruction import scan
 
     t_start = time.perf_counter()
     role = plan.role

@@ -93,7 +93,7 @@ def test_ranking_and_triangle_verdict_by_hand():
 
 
 def test_tiny_sweep_scans_once_per_geometry(monkeypatch):
-    import t2tcore.scanner.helical as scanner
+    import t2tcore.scanner as scanner
 
     calls = []
     real_scan = scanner.scan
@@ -114,3 +114,46 @@ def test_tiny_sweep_scans_once_per_geometry(monkeypatch):
     assert len(profiles) == 3 and np.all((profiles["fwhm_mm"] > 2.0) & (profiles["fwhm_mm"] < 3.5))
     with pytest.raises(ValueError, match="distinct phantom seeds"):
         rb.sweep([1, 1], st, study)
+
+
+def _two_settings() -> pd.DataFrame:
+    return _frame(
+        {
+            ("z_weighting", "trapezoid", "full"): {"proposed": [2.0, 2.2], "gaussian_z": [1.9, 2.1], "calibrated": [1.0, 1.2]},
+            ("z_weighting", "triangle", "full"): {"proposed": [1.0, 1.2], "gaussian_z": [1.5, 1.3], "calibrated": [1.1, 1.3]},
+        }
+    )
+
+
+def test_ranking_tables_pivot_the_means_and_ranks():
+    df = _two_settings()
+    rt = rb.ranking_tables(df, ["calibrated", "proposed", "gaussian_z"])
+    assert list(rt["rmse"].columns) == ["calibrated", "proposed", "gaussian_z"]
+    assert rt["rmse"].loc[("z_weighting", "trapezoid", "full"), "proposed"] == pytest.approx(2.1)
+    assert rt["rank"].loc[("z_weighting", "triangle", "full")].tolist() == [2, 1, 3]
+    want = np.mean([20 * np.log10(2000 / e) for e in (1.0, 1.2)])
+    assert rt["psnr"].loc[("z_weighting", "triangle", "full"), "proposed"] == pytest.approx(want)
+
+
+def test_profile_table_adds_fwhm_over_nominal():
+    profiles = pd.DataFrame({"axis": ["pitch", "pitch"], "value": [0.5, 0.5], "dose": ["noiseless", "full"],
+                             "fwhm_mm": [2.7, 2.85], "residual_rmse_hu": [1.0, 3.0], "radius_mm": [5.0, 5.0],
+                             "profile": [None, None]})
+    t = rb.profile_table(profiles, 3.0)
+    assert t.loc[("pitch", 0.5), ("fwhm / nominal", "full")] == pytest.approx(0.95)
+    assert t.loc[("pitch", 0.5), ("residual_rmse_hu", "noiseless")] == 1.0
+
+
+def test_verdict_text_and_findings_state_the_verdicts():
+    df = _two_settings()
+    v_all = rb.triangle_verdict(df)
+    v_fixed = rb.triangle_verdict(df, exclude=["calibrated"])
+    text = rb.verdict_text(v_all, v_fixed, calibration_seed=7, n_test=2)
+    assert text.startswith("**Scored on 2 test phantom(s)** (2 setting x dose combinations).")
+    assert "the triangle is the best choice in: z_weighting=triangle (full)" in text
+    assert "fitted on phantom 7 only) is best in 1 of 2" in text
+    # trapezoid: triangle 2.1 HU, best fixed gaussian_z 2.0 HU
+    assert "full: triangle 2.10 HU, best fixed `gaussian_z` 2.00 HU" in text
+    opening = rb.findings(v_all, v_fixed)
+    assert "best of all methods in 1 of 2" in opening and "`calibrated` (1x)" in opening
+    assert "excess RMSE is 0.10 to 0.10 HU" in opening

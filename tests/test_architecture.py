@@ -1,0 +1,145 @@
+"""The shape of the package (CONTRIBUTING.md, "Architecture") and of the book's notebooks.
+
+The package follows the paper's pipeline; a stage may import the stages below it, never
+those above. Modules stay readable (about 1,000 lines at most), and notebooks only
+orchestrate: no function or class definitions, and little code.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PKG = ROOT / "t2tcore"
+
+#: The layers, lowest first: a module may import t2tcore modules of its own layer or lower ones.
+LAYERS = ["errors", "masks", "progress", "io", "data", "simulation", "scanner", "evaluation", "sr", "clinical",
+          "figures", "teaching", "cli"]
+
+MAX_MODULE_LINES = 1050
+MAX_NOTEBOOK_CODE_LINES = 130
+
+
+def _layer(module: str) -> str:
+    """'t2tcore.io.nifti' -> 'io'; 't2tcore' (the package itself) -> ''."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(ROOT).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """t2tcore modules imported anywhere in a file (top level or inside functions)."""
+    tree = ast.parse(path.read_text(encoding="utf8"))
+    me = _module_name(path)
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("t2tcore"))
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative import
+                base = me.split(".")[: len(me.split(".")) - node.level + (1 if path.name == "__init__.py" else 0)]
+                mod = ".".join(base + ([node.module] if node.module else []))
+            else:
+                mod = node.module or ""
+            if mod.startswith("t2tcore"):
+                found.add(mod)
+                found.update(f"{mod}.{a.name}" for a in node.names)
+    return found
+
+
+def _modules() -> list[Path]:
+    return sorted(p for p in PKG.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def test_every_top_level_name_has_a_layer():
+    names = {p.stem if p.is_file() else p.name for p in PKG.iterdir()
+             if (p.suffix == ".py" or (p.is_dir() and (p / "__init__.py").exists())) and p.name != "__init__.py"}
+    assert names <= set(LAYERS), f"add {sorted(names - set(LAYERS))} to LAYERS (and to CONTRIBUTING.md)"
+
+
+def test_no_stage_imports_a_later_stage():
+    rank = {name: i for i, name in enumerate(LAYERS)}
+    bad = []
+    for path in _modules():
+        me = _layer(_module_name(path))
+        if me not in rank:
+            continue
+        for mod in _imports(path):
+            other = _layer(mod)
+            if other in rank and rank[other] > rank[me]:
+                bad.append(f"{path.relative_to(ROOT)} imports {mod}")
+    assert not bad, "imports against the pipeline order:\n" + "\n".join(sorted(bad))
+
+
+def test_no_import_cycles_between_modules():
+    graph: dict[str, set[str]] = {}
+    names = {_module_name(p) for p in _modules()}
+    for path in _modules():
+        me = _module_name(path)
+        # an import of a package's name from its own __init__ re-exports is not a dependency edge
+        graph[me] = {m for m in _imports(path) if m in names and m != me and not me.startswith(m + ".")}
+    # packages depend on what their __init__ imports; drop edges into a package's own __init__
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(n: str) -> list[str] | None:
+        state[n] = 1
+        stack.append(n)
+        for m in sorted(graph.get(n, ())):
+            if state.get(m) == 1:
+                return stack[stack.index(m):] + [m]
+            if m not in state:
+                cyc = visit(m)
+                if cyc:
+                    return cyc
+        stack.pop()
+        state[n] = 2
+        return None
+
+    for n in sorted(graph):
+        if n not in state:
+            cyc = visit(n)
+            assert cyc is None, "import cycle: " + " -> ".join(cyc)
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_modules_stay_readable(path):
+    n = len(path.read_text(encoding="utf8").splitlines())
+    assert n <= MAX_MODULE_LINES, f"{path.relative_to(ROOT)} has {n} lines: split it by concept"
+
+
+def _notebooks() -> list[Path]:
+    return sorted(p for p in (ROOT / "notebooks").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+
+
+@pytest.mark.parametrize("path", _notebooks(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_notebooks_only_orchestrate(path):
+    nb = json.loads(path.read_text(encoding="utf8"))
+    code = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+            for c in nb["cells"] if c["cell_type"] == "code"]
+    for src in code:
+        body = "\n".join(ln for ln in src.splitlines() if not ln.lstrip().startswith(("%", "!")))
+        for node in ast.walk(ast.parse(body)):
+            assert not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)), (
+                f"{path.name} defines {getattr(node, 'name', 'a lambda')}: move it into t2tcore"
+            )
+    lines = sum(1 for src in code for ln in src.splitlines() if ln.strip() and not ln.strip().startswith("#"))
+    assert lines <= MAX_NOTEBOOK_CODE_LINES, f"{path.name} has {lines} lines of code: move logic into t2tcore"
+
+
+@pytest.mark.parametrize("path", _notebooks(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_source_notebooks_have_no_outputs(path):
+    nb = json.loads(path.read_text(encoding="utf8"))
+    dirty = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count"))]
+    assert not dirty, f"{path.name}: cells {dirty} have outputs (commit notebooks without outputs)"
