@@ -1,21 +1,25 @@
 """Benchmark: ``t2t simulate`` end-to-end vs ``dcm2niix`` on the same 525-file series.
 
 Builds a synthetic thin series (525 slices of 512 x 512, 1.0 mm thick every 0.8 mm, a
-body-like phantom in HU) with :func:`t2tcore.io.dicomio.write_series` in a temporary folder,
+body-like phantom in HU) with :func:`t2tcore.io.write_series` in a temporary folder,
 then times side by side, in one run (median of ``--repeat`` runs each, warm page cache):
 
 * :func:`t2tcore.read_series` alone, in this process: the default per-phase parallel
-  setting (:data:`t2tcore.io.dicomio.PARALLEL`) and every phase serial / threads / processes;
+  setting (:data:`t2tcore.io._parallel.PARALLEL`) and every phase serial / threads / processes;
 * :func:`t2tcore.write_series` of a 210-slice volume, serial / threads / processes;
+* the same series as NIfTI: :func:`t2tcore.read_series` of ``thin.nii`` and
+  :func:`t2tcore.write_series` of the 210 slices to ``.nii`` and ``.nii.gz``;
 * ``t2t simulate`` through :func:`t2tcore.cli.main` in this process (no start-up cost);
 * as subprocesses, interleaved round by round (the order rotated every round) so that a
   busy machine slows both sides alike: ``dcm2niix -z n`` converting the folder to NIfTI
   (the reference converter), ``t2t simulate IN OUT --thickness 3 --interval 2`` end-to-end
-  (default, and with ``T2T_PARALLEL=serial|thread|process``), and ``t2t --version``
+  (default, and with ``T2T_PARALLEL=serial|thread|process``), ``t2t simulate thin.nii out.nii``
+  (NIfTI in and out), and ``t2t --version``
   (interpreter start-up and imports alone), and ``python -c "import numpy, pydicom, tqdm"``
   (the start-up the command cannot avoid); ``sync`` runs (untimed) before each run;
 
-and prints the ratios to dcm2niix (goal: ``t2t simulate`` <= 2x).
+and prints the ratios to dcm2niix (goal: ``t2t simulate`` <= 2x), median and range of the
+per-round ratios.
 
 Usage: ``python benchmarks/bench_cli.py [--slices 525] [--size 512] [--repeat 3]``
 """
@@ -38,8 +42,8 @@ import warnings
 
 import numpy as np
 
-from t2tcore.io import dicomio
-from t2tcore.io.dicomio import Series, read_series, write_series
+from t2tcore.io import _parallel
+from t2tcore.io import Series, read_series, write_series
 
 
 def synthetic_volume(n: int = 525, size: int = 512, seed: int = 0) -> np.ndarray:
@@ -109,13 +113,14 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         write_series(thin, tmp / "thin")
         print(f"wrote the thin series in {time.perf_counter() - t0:.2f} s")
+        write_series(thin, tmp / "thin.nii")
         del vol, thin
 
         results: dict[str, float] = {}
         ratios: dict[str, list[float]] = {}
 
         # In-process: read_series with each way of running the phases in parallel.
-        saved = dict(dicomio.PARALLEL)
+        saved = dict(_parallel.PARALLEL)
         env_mode = os.environ.pop("T2T_PARALLEL", None)
         try:
             with warnings.catch_warnings():
@@ -124,16 +129,22 @@ def main(argv: list[str] | None = None) -> int:
                     _median_time(lambda: read_series(tmp / "thin"), args.repeat)
                 )
                 for mode in ("serial", "thread", "process"):
-                    dicomio.PARALLEL.update({k: mode for k in saved})
+                    _parallel.PARALLEL.update({k: mode for k in saved})
                     results[f"read_series [all {mode}]"] = _median_time(lambda: read_series(tmp / "thin"), args.repeat)
-                dicomio.PARALLEL.update(saved)
+                _parallel.PARALLEL.update(saved)
                 series = read_series(tmp / "thin")
                 thick = series.derive(series.volume[::2][:210], series.positions[::2][:210],
                                       thickness=3.0, interval=1.6, description="bench write")
                 for mode in ("serial", "thread", "process"):
-                    dicomio.PARALLEL.update(write=mode)
+                    _parallel.PARALLEL.update(write=mode)
                     results[f"write_series {thick.volume.shape[0]} slices [{mode}]"] = _median_time(
-                        lambda: write_series(thick, tmp / "w", overwrite=True), args.repeat
+                        lambda t=thick: write_series(t, tmp / "w", overwrite=True), args.repeat
+                    )
+                _parallel.PARALLEL.update(saved)
+                results["read_series thin.nii (NIfTI)"] = _median_time(lambda: read_series(tmp / "thin.nii"), args.repeat)
+                for suffix in (".nii", ".nii.gz"):
+                    results[f"write_series {thick.volume.shape[0]} slices to {suffix}"] = _median_time(
+                        lambda t=thick, x=suffix: write_series(t, tmp / f"w{x}", overwrite=True), args.repeat
                     )
                 del series, thick
                 # The whole command in this process: everything but interpreter start-up and imports.
@@ -144,8 +155,8 @@ def main(argv: list[str] | None = None) -> int:
                 with contextlib.redirect_stdout(io.StringIO()):
                     results["t2t simulate via cli.main (no start-up)"] = _median_time(lambda: t2t_main(argv), args.repeat)
         finally:
-            dicomio.PARALLEL.clear()
-            dicomio.PARALLEL.update(saved)
+            _parallel.PARALLEL.clear()
+            _parallel.PARALLEL.update(saved)
             if env_mode is not None:
                 os.environ["T2T_PARALLEL"] = env_mode
 
@@ -161,6 +172,10 @@ def main(argv: list[str] | None = None) -> int:
         runs["t2t simulate (default)"] = (simulate, {})
         for mode in ("serial", "thread", "process"):
             runs[f"t2t simulate (T2T_PARALLEL={mode})"] = (simulate, {"T2T_PARALLEL": mode})
+        runs["t2t simulate thin.nii out.nii (NIfTI)"] = (
+            _t2t_command() + ["simulate", str(tmp / "thin.nii"), str(tmp / "out.nii"), "--thickness", "3",
+                              "--interval", "2", "--overwrite", "--no-progress"], {}
+        )
         runs["t2t --version (startup only)"] = (_t2t_command() + ["--version"], {})
         runs["python -c 'import numpy, pydicom, tqdm'"] = ([sys.executable, "-c", "import numpy, pydicom, tqdm"], {})
         times: dict[str, list[float]] = {k: [] for k in runs}
@@ -194,13 +209,14 @@ def main(argv: list[str] | None = None) -> int:
         ratio = f"   {v / ref:5.2f}x dcm2niix" if ref else ""
         print(f"  {k:<{width}} {v:7.3f} s{ratio}")
     print(f"\nsubprocesses, interleaved (median of {args.repeat} rounds; ratio = median of the per-round ratios):")
-    print(f"  {'':<{width}} {'wall':>9} {'ratio':>7} {'CPU u+s':>9} {'ratio':>7}")
+    print(f"  {'':<{width}} {'wall':>9} {'ratio':>7} {'(range)':>13} {'CPU u+s':>9} {'ratio':>7}")
     ref_cpu = statistics.median(cpu[ref_name]) if dcm2niix else None
     for k in names:
         w, c = statistics.median(times[k]), statistics.median(cpu[k])
         rw = f"{statistics.median(ratios[k]):6.2f}x" if dcm2niix else ""
+        rr = f"({min(ratios[k]):.2f}-{max(ratios[k]):.2f})" if dcm2niix else ""
         rc = f"{c / ref_cpu:6.2f}x" if dcm2niix else ""
-        print(f"  {k:<{width}} {w:7.3f} s {rw:>7} {c:7.3f} s {rc:>7}")
+        print(f"  {k:<{width}} {w:7.3f} s {rw:>7} {rr:>13} {c:7.3f} s {rc:>7}")
     print("goal: t2t simulate <= 2x dcm2niix (wall)")
     return 0
 

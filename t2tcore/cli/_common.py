@@ -1,4 +1,4 @@
-"""Helpers shared by the sub-commands: argument types and matching positions."""
+"""Helpers shared by the sub-commands: argument types, naming a series, matching positions."""
 
 from __future__ import annotations
 
@@ -17,6 +17,16 @@ def positive_mm(text: str) -> float:
         raise argparse.ArgumentTypeError(f"must be > 0 (mm), got {text}")
     return value
 
+
+
+SERIES_PATH_HELP = "a DICOM folder (searched recursively) or a NIfTI file (.nii, .nii.gz)"
+
+
+def series_name(series, path) -> str:
+    """How a message names a series: its SeriesInstanceUID, or the file it was read from (NIfTI)."""
+    if series.series_uid:
+        return f"series {series.series_uid}"
+    return series.files[0].name if series.files else str(path)
 
 
 def match_positions(thin, real, real_dir: str):
@@ -40,5 +50,3 @@ def match_positions(thin, real, real_dir: str):
             stacklevel=2,
         )
     return real.ipp @ thin.normal
-
-

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from t2tcore.cli._common import match_positions, positive_mm
+from t2tcore.cli._common import SERIES_PATH_HELP, match_positions, positive_mm, series_name
 from t2tcore.errors import T2TError
 
 
@@ -10,19 +10,32 @@ def _add_calibrate(subparsers) -> None:
     p = subparsers.add_parser(
         "calibrate",
         help="measure a protocol's thin-to-thick slice profile from paired thin/thick scans",
-        usage="t2t calibrate [-h] THIN_DIR THICK_DIR [THIN_DIR THICK_DIR ...] --out PROFILE.json [options]",
+        usage="t2t calibrate [-h] THIN THICK [THIN THICK ...] --out PROFILE.json [options]",
         description="Fit the z-weighting kernel (symmetric, non-negative, piecewise linear in mm; optionally a small "
         "in-plane blur) that best turns each thin series into the thick series of the same scan, by least squares at "
         "the real thick slice positions, and save it as a small JSON profile for `t2t simulate --profile`. "
+        "Each series is a DICOM folder or a NIfTI file. "
         "Example: t2t calibrate p1/thin p1/thick3mm p2/thin p2/thick3mm --out b30_3mm.json",
     )
-    p.add_argument("dirs", nargs="+", metavar="DIR", help="THIN_DIR THICK_DIR pairs: paired scans of one protocol")
+    p.add_argument(
+        "dirs", nargs="+", metavar="SERIES", help=f"THIN THICK pairs, paired scans of one protocol; each {SERIES_PATH_HELP}"
+    )
     p.add_argument("--out", required=True, metavar="PROFILE.json", help="profile file to write")
     p.add_argument("--radius", type=positive_mm, metavar="MM", help="kernel support radius (default: from the data)")
     p.add_argument(
         "--node-spacing", type=positive_mm, default=0.25, metavar="MM", help="distance between kernel nodes (0.25)"
     )
     p.add_argument("--inplane-blur", action="store_true", help="also fit an in-plane Gaussian blur (pixels)")
+    p.add_argument(
+        "--thin-thickness", type=positive_mm, metavar="MM", help="slice thickness of the thin series (NIfTI has none)"
+    )
+    p.add_argument(
+        "--thick-thickness",
+        type=positive_mm,
+        metavar="MM",
+        help="slice thickness of the thick series, recorded as the profile's nominal thickness (NIfTI has none: "
+        "without this option it comes from the JSON sidecar, else the slice spacing is used with a warning)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=_run_calibrate)
@@ -33,11 +46,11 @@ def _run_calibrate(args) -> int:
 
     import numpy as np
 
-    from t2tcore.io.dicomio import read_series
+    from t2tcore.io import read_series
     from t2tcore.simulation.calibrate import fit_profile
 
     if len(args.dirs) % 2:
-        raise T2TError(f"give THIN_DIR THICK_DIR pairs; got {len(args.dirs)} folder(s)")
+        raise T2TError(f"give THIN THICK pairs; got {len(args.dirs)} series")
     out = Path(args.out)
     if out.exists() and not args.overwrite:
         raise T2TError(f"{out} exists (use --overwrite to replace it)")
@@ -46,8 +59,8 @@ def _run_calibrate(args) -> int:
     progress = not args.no_progress
     pairs, facts, thicknesses, kernels = [], [], [], set()
     for thin_dir, thick_dir in zip(args.dirs[::2], args.dirs[1::2]):
-        thin = read_series(thin_dir, progress=progress)
-        thick = read_series(thick_dir, progress=progress)
+        thin = read_series(thin_dir, thickness=args.thin_thickness, progress=progress)
+        thick = read_series(thick_dir, thickness=args.thick_thickness, progress=progress)
         if thin.shape[1:] != thick.shape[1:] or not np.allclose(thin.pixel_spacing, thick.pixel_spacing, rtol=1e-3):
             raise T2TError(
                 f"{thick_dir}: images of {thick.shape[1]} x {thick.shape[2]} px at {thick.pixel_spacing} mm, the thin "
@@ -61,8 +74,8 @@ def _run_calibrate(args) -> int:
                 "thin_dir": str(thin_dir),
                 "thick_dir": str(thick_dir),
                 "patient": str(header.get("PatientID", "") or ""),
-                "thin_series": thin.series_uid,
-                "thick_series": thick.series_uid,
+                "thin_series": thin.series_uid or series_name(thin, thin_dir),
+                "thick_series": thick.series_uid or series_name(thick, thick_dir),
             }
         )
         if thick.thickness is not None:

@@ -1,4 +1,4 @@
-"""``t2t info``: what a folder holds (series, slices, thickness, spacing, gaps, tilt)."""
+"""``t2t info``: what a DICOM folder or NIfTI file holds (series, slices, thickness, spacing, gaps, tilt)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ from __future__ import annotations
 def _add_info(subparsers) -> None:
     p = subparsers.add_parser(
         "info",
-        help="what a DICOM folder holds: series, slices, thickness, spacing, irregularities, tilt",
+        help="what a DICOM folder or NIfTI file holds: series, slices, thickness, spacing, irregularities, tilt",
         description="List the image series in a folder (searched recursively) from their headers: UID, "
         "description, modality, slice count, thickness, spacing, position range, irregular spacing, gantry tilt, "
-        "and the files that are not series images (not DICOM, truncated, reports...).",
+        "and the files that are not series images (not DICOM, truncated, reports...). A NIfTI file (.nii, .nii.gz) "
+        "is described from its header and JSON sidecar.",
     )
-    p.add_argument("path", metavar="DIR", help="folder (or file) to inspect")
+    p.add_argument("path", metavar="PATH", help="DICOM folder or file, or NIfTI file, to inspect")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_info)
@@ -49,7 +50,7 @@ def _format_scan(scan) -> str:
 
 
 def _run_info(args) -> int:
-    from t2tcore.io.dicomio import scan_folder
+    from t2tcore.io import scan_folder
 
     scan = scan_folder(args.path, progress=not args.no_progress)
     if args.json:
@@ -62,7 +63,6 @@ def _run_info(args) -> int:
     else:
         print(_format_scan(scan))
     return 0
-
 
 
 add_parser = _add_info

@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 
 from t2tcore import __version__
-from t2tcore.cli._common import match_positions, positive_mm
+from t2tcore.cli._common import SERIES_PATH_HELP, match_positions, positive_mm, series_name
 from t2tcore.errors import T2TError
 
 # Index-based baselines of t2tcore.simulation.simulate: they take the thin SliceThickness and place
@@ -18,13 +18,19 @@ def _add_simulate(subparsers) -> None:
 
     p = subparsers.add_parser(
         "simulate",
-        help="simulate a thick-slice DICOM series from a thin-slice one",
+        help="simulate a thick-slice series (DICOM or NIfTI) from a thin-slice one",
         description="Read a thin-slice CT series, simulate thick slices (default: the paper's method, position "
         "correction + triangular weighting) and write them as a new DICOM series of the same patient, study and "
-        "frame of reference. Example: t2t simulate thin/ thick3mm/ --thickness 3 --interval 2",
+        "frame of reference, or as a NIfTI file: the output format follows OUT (a folder, or a name ending in .nii "
+        "or .nii.gz). Examples: t2t simulate thin/ thick3mm/ --thickness 3 --interval 2; "
+        "t2t simulate thin.nii.gz thick.nii.gz --thickness 5 --interval 5",
     )
-    p.add_argument("in_dir", metavar="IN_DIR", help="folder holding the thin-slice series (searched recursively)")
-    p.add_argument("out_dir", metavar="OUT_DIR", help="folder to create for the simulated series (must be empty)")
+    p.add_argument("in_dir", metavar="IN", help=f"the thin-slice series: {SERIES_PATH_HELP}")
+    p.add_argument(
+        "out_dir",
+        metavar="OUT",
+        help="a DICOM folder to create (must be empty) or a NIfTI file to write (.nii.gz or .nii, with a JSON sidecar)",
+    )
     p.add_argument(
         "--thickness",
         type=positive_mm,
@@ -47,11 +53,18 @@ def _add_simulate(subparsers) -> None:
     )
     p.add_argument(
         "--match",
-        metavar="REAL_THICK_DIR",
-        help="a real thick series of the same patient: simulate exactly at its slice positions",
+        metavar="REAL_THICK",
+        help=f"a real thick series of the same patient ({SERIES_PATH_HELP}): simulate exactly at its slice positions",
+    )
+    p.add_argument(
+        "--thin-thickness",
+        type=positive_mm,
+        metavar="MM",
+        help="slice thickness of the thin series, replacing its header's (NIfTI has none: without this option it "
+        "comes from the JSON sidecar, else the slice spacing is used with a warning)",
     )
     p.add_argument("--series-uid", metavar="UID", help="SeriesInstanceUID to read when IN_DIR holds several series")
-    p.add_argument("--match-series-uid", metavar="UID", help="SeriesInstanceUID to read from REAL_THICK_DIR")
+    p.add_argument("--match-series-uid", metavar="UID", help="SeriesInstanceUID to read from REAL_THICK")
     p.add_argument(
         "--sigma", type=float, default=1.0, metavar="PIXELS", help="in-plane blur of --method gaussian (default 1)"
     )
@@ -61,7 +74,7 @@ def _add_simulate(subparsers) -> None:
         help="a slice profile measured by `t2t calibrate`: selects --method calibrated (its kernel instead of the "
         "triangle); thickness and interval default to the profile's",
     )
-    p.add_argument("--overwrite", action="store_true", help="replace OUT_DIR if it is not empty")
+    p.add_argument("--overwrite", action="store_true", help="replace OUT if it is a non-empty folder or an existing file")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=_run_simulate)
 
@@ -72,7 +85,7 @@ def _run_simulate(args) -> int:
     import numpy as np
 
     from t2tcore.errors import SeriesWarning
-    from t2tcore.io.dicomio import check_output_dir, read_series, write_series
+    from t2tcore.io import check_output_dir, read_series, write_series
     from t2tcore.simulation.simulate import simulate_thick
 
     method = args.method
@@ -80,13 +93,13 @@ def _run_simulate(args) -> int:
     if profile is not None:
         method = "calibrated"
     if args.match is None and args.thickness is None:
-        raise T2TError("--thickness is required (or --match REAL_THICK_DIR to take it from a real thick series)")
+        raise T2TError("--thickness is required (or --match REAL_THICK to take it from a real thick series)")
     if args.match is not None and args.interval is not None:
         raise T2TError("give --interval or --match, not both: with --match the slices are placed at the real positions")
     if args.match is not None and method in _INDEX_METHODS:
         raise T2TError(f"--match needs a position-based method (proposed, gaussian_z); {method} places slices by index")
     if args.match is None and args.interval is None and method not in _INDEX_METHODS:
-        raise T2TError(f"--interval is required for --method {method} (or --match REAL_THICK_DIR)")
+        raise T2TError(f"--interval is required for --method {method} (or --match REAL_THICK)")
     if args.interval is not None and method in _INDEX_METHODS:
         warnings.warn(f"--method {method} places slices by groups of thin slices (index-based, as the paper's "
                       f"baselines do); --interval {args.interval:g} is ignored", SeriesWarning)
@@ -95,7 +108,7 @@ def _run_simulate(args) -> int:
     inputs = [args.in_dir] + ([args.match] if args.match else [])
     out = check_output_dir(args.out_dir, args.overwrite, inputs=inputs)
 
-    thin = read_series(args.in_dir, args.series_uid, progress=progress)
+    thin = read_series(args.in_dir, args.series_uid, thickness=args.thin_thickness, progress=progress)
     thickness, target, how = args.thickness, None, ""
     if args.match is not None:
         real = read_series(args.match, args.match_series_uid, progress=progress)
@@ -104,7 +117,7 @@ def _run_simulate(args) -> int:
             if real.thickness is None:
                 raise T2TError(f"{args.match}: no SliceThickness in the header; give --thickness")
             thickness = real.thickness
-        how = f"at the {target.size} positions of series {real.series_uid}"
+        how = f"at the {target.size} positions of {series_name(real, args.match)}"
     thin_thickness = thin.thickness if method in _INDEX_METHODS else None
     try:
         volume, positions = simulate_thick(
@@ -137,7 +150,7 @@ def _run_simulate(args) -> int:
     derivation = (
         f"t2t {__version__} simulate: method {method}, thickness {thickness:g} mm, interval {step}"
         + (f", {how}" if how else "")
-        + f"; from series {thin.series_uid} ({thin.description or 'no description'})"
+        + f"; from {series_name(thin, args.in_dir)} ({thin.description or 'no description'})"
     )
     thick = thin.derive(
         volume, positions, thickness=thickness, interval=interval, description=description, derivation=derivation

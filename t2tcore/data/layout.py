@@ -216,16 +216,17 @@ def _as_set(value, norm) -> set[str] | None:
 
 
 def _looks_dicom(path: Path) -> bool:
-    """True for a file named like DICOM, or extension-less with the DICM magic."""
+    """True for a file named like DICOM, or extension-less with the DICM magic
+    (:func:`pydicom.misc.is_dicom`, which reads the 132-byte preamble and prefix only)."""
     suffix = path.suffix.lower()
     if suffix in _DICOM_SUFFIXES:
         return True
     if suffix:
         return False
+    from pydicom.misc import is_dicom  # local: naming layouts does not need pydicom loaded
+
     try:
-        with open(path, "rb") as fh:
-            fh.seek(128)
-            return fh.read(4) == b"DICM"
+        return is_dicom(path)
     except OSError:
         return False
 

@@ -1,15 +1,17 @@
 """Data manifests (``data_manifests/*.yaml``) and the download check behind ``t2t data check``.
 
 A manifest describes one data set: the real 2016 Low Dose CT Grand Challenge (the paper's
-test set, Table II), TCIA LDCT-and-Projection-data (its training set, Table I), or one
-profile of the virtual cohort (``virtual_smoke``, ``virtual_quick``, ``virtual_paper``,
-whose ``profile:`` block is what the cohort writer reads). The schema is documented at the
-top of every manifest file.
+test set, Table II), TCIA LDCT-and-Projection-data (its training set, Table I), RPLHR-CT
+(real 1 mm / 5 mm NIfTI pairs, Yu et al. 2022), or one profile of the virtual cohort
+(``virtual_smoke``, ``virtual_quick``, ``virtual_paper``, whose ``profile:`` block is what
+the cohort writer reads). The schema is documented at the top of every manifest file.
 
 :func:`check` verifies a folder against a manifest -- series present per patient, kernel,
 dose and thickness, slice counts where the manifest knows them, slice thickness and
-increment from the DICOM headers (:func:`t2tcore.io.dicomio.scan_folder`, no pixel data) -- and returns a
-:class:`CheckReport` whose lines say in plain words what is missing or wrong.
+increment from the DICOM headers (:func:`t2tcore.io.scan_folder`, no pixel data); for
+RPLHR-CT, cases present and paired per split, image size, slice spacing and the 5:1 slice
+relation from the NIfTI headers -- and returns a :class:`CheckReport` whose lines say in
+plain words what is missing or wrong.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from t2tcore.io.dicomio import DicomReadError, scan_folder
+from t2tcore.io import DicomReadError, NiftiReadError, scan_folder
 from t2tcore.errors import T2TError
+from t2tcore.data import rplhr
 from t2tcore.data.layout import (
     DOSES,
     KERNELS,
@@ -116,6 +119,9 @@ def _validate(m: dict, where: str) -> None:
         expect = _need(m, "expect", where, dict)
         if not ({"test", "train"} & set(expect)):
             _fail(where, "expect needs a 'test' or a 'train' part")
+        if _is_rplhr(m):
+            _validate_rplhr(m, expect, where)
+            return
         if "test" in expect:
             _validate_real_test(expect["test"], f"{where} expect.test")
         if "train" in expect:
@@ -161,6 +167,47 @@ def _validate_real_train(t, where):
             if vendor not in _VENDORS.values():
                 _fail(where, f"unknown vendor {vendor!r} (expected {', '.join(_VENDORS.values())})")
             _check_slab(slab, f"{where} scan_types.{letter}.{vendor}")
+
+
+def _is_rplhr(m: dict) -> bool:
+    """The manifest describes an RPLHR-CT tree (layout type ``rplhr``)."""
+    return any(isinstance(spec, dict) and spec.get("type") == "rplhr" for spec in (m.get("layout") or {}).values())
+
+
+def _validate_rplhr(m: dict, expect: dict, where: str) -> None:
+    if any(spec.get("type") != "rplhr" for spec in m["layout"].values()):
+        _fail(where, "an rplhr layout cannot be mixed with other layout types")
+    seen: set[str] = set()
+    for part in ("test", "train"):
+        if part not in expect:
+            continue
+        w = f"{where} expect.{part}"
+        if part not in m["layout"]:
+            _fail(where, f"expect.{part} needs layout.{part}")
+        splits = _need(expect[part], "splits", w, dict)
+        subset = expect[part].get("subset_splits") or {}
+        for key, counts in (("splits", splits), ("subset_splits", subset)):
+            if not isinstance(counts, dict):
+                _fail(w, f"{key} must be a mapping of split to case count")
+            for split, n in counts.items():
+                if split not in rplhr.SPLITS or isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                    _fail(w, f"{key}.{split} must be one of {', '.join(rplhr.SPLITS)} with a positive case count")
+        if subset and set(subset) != set(splits):
+            _fail(w, "subset_splits must name the same splits as splits")
+        if seen & set(splits):
+            _fail(where, f"split(s) {', '.join(sorted(seen & set(splits)))} in both expect.test and expect.train")
+        seen |= set(splits)
+    pairs = _need(expect, "pairs", where, dict)
+    for slab in ("thin", "thick"):
+        spec = _need(pairs, slab, f"{where} expect.pairs", dict)
+        _need(spec, "label", f"{where} expect.pairs.{slab}", str)
+        _check_slab(spec, f"{where} expect.pairs.{slab}")
+    ratio = _need(pairs, "ratio", f"{where} expect.pairs", int)
+    if isinstance(ratio, bool) or ratio < 1:
+        _fail(where, "expect.pairs.ratio must be a positive integer")
+    size = _need(pairs, "in_plane", f"{where} expect.pairs", list)
+    if len(size) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in size):
+        _fail(where, "expect.pairs.in_plane must be [rows, columns]")
 
 
 def _validate_profile(p, where):
@@ -283,7 +330,11 @@ def expectations(manifest) -> dict:
         ``kernels``, ``doses``, ``series`` (label -> (thickness_mm, increment_mm)) and
         ``slices`` (patient -> label -> count); ``train`` has ``patients`` (list or None),
         ``doses`` and either ``series`` (one (thickness_mm, increment_mm), virtual) or
-        ``scan_types`` (letter -> vendor -> (thickness_mm, increment_mm), real).
+        ``scan_types`` (letter -> vendor -> (thickness_mm, increment_mm), real). For an
+        RPLHR-CT manifest each part has ``layout`` ("rplhr"), ``splits`` and
+        ``subset_splits`` (split -> case count), ``thin`` and ``thick`` ((label,
+        thickness_mm, increment_mm)), ``ratio`` (thin slices per thick slice) and
+        ``in_plane`` ((rows, columns)).
     """
     m = _as_manifest(manifest)
     out = {"test": None, "train": None}
@@ -309,6 +360,23 @@ def expectations(manifest) -> dict:
         }
         return out
     exp = m["expect"]
+    if _is_rplhr(m):
+        pairs = exp["pairs"]
+        common = {
+            "layout": "rplhr",
+            "thin": (pairs["thin"]["label"], *_check_slab(pairs["thin"], "thin")),
+            "thick": (pairs["thick"]["label"], *_check_slab(pairs["thick"], "thick")),
+            "ratio": int(pairs["ratio"]),
+            "in_plane": tuple(int(v) for v in pairs["in_plane"]),
+        }
+        for part in ("test", "train"):
+            if part in exp:
+                out[part] = {
+                    **common,
+                    "splits": dict(exp[part]["splits"]),
+                    "subset_splits": dict(exp[part].get("subset_splits") or {}),
+                }
+        return out
     if "test" in exp:
         t = exp["test"]
         out["test"] = {
@@ -346,7 +414,7 @@ def _plural(n: int, word: str) -> str:
 
 
 def _judge(name: str, scan, thickness: float, increment: float, n_expected, tol: dict) -> tuple[list, list]:
-    """Problems and notes (plain words) of one series folder, from a dicomio.FolderScan."""
+    """Problems and notes (plain words) of one series folder, from a t2tcore.io.FolderScan."""
     problems, notes = [], []
     for reason, n in scan.skipped.items():
         problems.append(
@@ -407,11 +475,15 @@ class CheckReport:
         Things worth knowing that are not failures (extra patients, subset downloads).
     expected : int
         Number of series the manifest asks for (training series of a real TCIA download,
-        where any subset is fine, count as found ones).
+        where any subset is fine, count as found ones; RPLHR-CT: thin/thick case pairs).
     present : int
         How many of those were found.
     correct : int
         How many of those passed every header check.
+    unit : str
+        What is counted: "series", or "case pairs" (RPLHR-CT).
+    variant : str
+        A known partial variant of the data set that was found (e.g. the authors' subset).
     """
 
     manifest: str
@@ -421,6 +493,8 @@ class CheckReport:
     expected: int = 0
     present: int = 0
     correct: int = 0
+    unit: str = "series"
+    variant: str = ""
 
     @property
     def ok(self) -> bool:
@@ -431,8 +505,9 @@ class CheckReport:
     def summary(self) -> str:
         """One line: counts and COMPLETE / INCOMPLETE."""
         verdict = "COMPLETE" if self.ok else f"INCOMPLETE ({len(self.problems)} problem{'s' * (len(self.problems) != 1)})"
+        variant = f" ({self.variant})" if self.variant else ""
         return (
-            f"summary: {self.present} of {self.expected} expected series present, "
+            f"summary: {self.present} of {self.expected} expected {self.unit} present{variant}, "
             f"{self.correct} correct -- {verdict}"
         )
 
@@ -462,7 +537,7 @@ def _series_name(patient, kernel, dose, label) -> str:
 def check(root, manifest, *, progress: bool = False) -> CheckReport:
     """Verify a downloaded (or generated) data folder against a manifest.
 
-    Reads folder names and DICOM headers only (:func:`t2tcore.io.dicomio.scan_folder` on each
+    Reads folder names and DICOM headers only (:func:`t2tcore.io.scan_folder` on each
     series folder), never pixel data; slice counts are the images ``read_series`` would read.
 
     Parameters
@@ -492,6 +567,9 @@ def check(root, manifest, *, progress: bool = False) -> CheckReport:
     exp = expectations(m)
     tol = {k: float(v) for k, v in m["tolerance_mm"].items()}
     report = CheckReport(manifest=m["name"], root=root)
+    if _is_rplhr(m):
+        _check_rplhr(root, exp, tol, report, progress)
+        return report
     jobs: list[tuple[str, Path, float, float, int | None]] = []  # header checks to run
     if exp["test"] is not None:
         jobs += _check_test(root, exp["test"], m, report)
@@ -651,3 +729,115 @@ def _check_train(root: Path, t: dict, m: dict, report: CheckReport) -> list:
         )
     return jobs
 
+
+# --------------------------------------------------------------------------- RPLHR-CT
+
+
+def _judge_pair(case: rplhr.RplhrCase, spec: dict, tol: dict) -> tuple[list, list]:
+    """Problems and notes of one thin/thick pair, from the NIfTI headers (no voxel data)."""
+    name = f"{case.split}/{case.case}"
+    try:
+        thin, thick = scan_folder(case.thin).series[0], scan_folder(case.thick).series[0]
+    except (NiftiReadError, DicomReadError) as exc:
+        return [f"{name}: {exc}"], []
+    problems, notes = [], []
+    rows, cols = spec["in_plane"]
+    for (label, thickness, increment), info in ((spec["thin"], thin), (spec["thick"], thick)):
+        if (info.rows, info.columns) != (rows, cols):
+            problems.append(f"{name}: {label} images are {info.rows} x {info.columns} px, expected {rows} x {cols}")
+        if info.spacing is None:
+            problems.append(f"{name}: {label} has {_plural(info.n_slices, 'slice')}; its spacing cannot be checked")
+        elif abs(info.spacing - increment) > tol["increment"]:
+            problems.append(f"{name}: {label} slice spacing is {_fmt(info.spacing)} mm, expected {_fmt(increment)} mm")
+        if info.thickness is not None and abs(info.thickness - thickness) > tol["thickness"]:
+            problems.append(
+                f"{name}: {label} slice thickness (JSON sidecar) is {_fmt(info.thickness)} mm, expected {_fmt(thickness)} mm"
+            )
+        for note in info.notes:
+            note = note.replace(" (kept as is, not resampled)", "")
+            if note.startswith("irregular slice spacing"):
+                problems.append(f"{name}: {label} {note}")
+            elif not note.startswith("no slice thickness"):  # NIfTI has none; not a fault of the download
+                notes.append(f"{name}: {label} {note}")
+    if thin.pixel_spacing and thick.pixel_spacing:
+        if any(abs(a - b) > 1e-3 * max(a, b) for a, b in zip(thin.pixel_spacing, thick.pixel_spacing)):
+            problems.append(
+                f"{name}: pixel spacing differs, {spec['thin'][0]} {thin.pixel_spacing} mm vs "
+                f"{spec['thick'][0]} {thick.pixel_spacing} mm"
+            )
+    k = spec["ratio"]
+    if thin.n_slices != k * thick.n_slices:
+        problems.append(
+            f"{name}: {thin.n_slices} thin and {thick.n_slices} thick slices; the {k}:1 relation (thick slice z covers "
+            f"thin slices {k}z to {k}z+{k - 1} in the authors' loader) needs {k * thick.n_slices} thin slices"
+        )
+    elif thin.spacing and thin.position_range and thick.position_range:
+        off = thick.position_range[0] - (thin.position_range[0] + (k - 1) / 2 * thin.spacing)
+        if abs(off) > tol["increment"]:
+            notes.append(
+                f"{name}: in world coordinates (the affines) thick slice z lies {off:+.3g} mm from the centre of thin "
+                f"slices {k}z to {k}z+{k - 1} (the authors' loader pairs them by index)"
+            )
+    return problems, notes
+
+
+def _check_rplhr(root: Path, exp: dict, tol: dict, report: CheckReport, progress: bool) -> None:
+    """Cases present and paired per split, then every pair's headers (see :func:`_judge_pair`)."""
+    parts = [exp[p] for p in ("train", "test") if exp[p] is not None]
+    full = {s: n for p in parts for s, n in p["splits"].items()}
+    subset = {s: n for p in parts for s, n in p["subset_splits"].items()}
+    spec = parts[0]
+    report.unit = "case pairs"
+    try:
+        base = rplhr.find_root(root)
+    except T2TError as exc:
+        report.expected = sum(full.values())
+        report.problems.append(f"{exc} (none of the {report.expected} expected case pairs)")
+        return
+    if base != root:
+        report.notes.append(f"the RPLHR-CT tree is {base}")
+    found = {s: rplhr.cases(base, s) for s in full}
+    paired = {s: [c for c in cs if c.paired] for s, cs in found.items()}
+    for s, cs in found.items():
+        for c in cs:
+            if not c.paired:
+                have, missing = (c.thin, spec["thick"][0]) if c.thin is not None else (c.thick, spec["thin"][0])
+                report.problems.append(f"{s}/{c.case}: {have.relative_to(base)} has no {missing} partner")
+    counts = {s: len(v) for s, v in paired.items()}
+    as_subset = bool(subset) and counts != full and all(counts[s] == subset[s] for s in full)
+    target = subset if as_subset else full
+    report.expected = sum(target.values())
+    order = [s for s in rplhr.SPLITS if s in full]
+    if as_subset:
+        numbers = "/".join(str(subset[s]) for s in order)
+        report.variant = f"the authors' {numbers} subset"
+        report.notes.append(
+            f"only the authors' small subset is present ({numbers} {'/'.join(order)} cases, the tiny set their "
+            f"GitHub README links), not the full data set ({'/'.join(str(full[s]) for s in order)}): every pair is "
+            "checked, but results on it are not comparable with results on the full test set"
+        )
+    for s in order:
+        if counts[s] < target[s]:
+            report.problems.append(f"{s}: {counts[s]} of {target[s]} case pairs present")
+        elif counts[s] > target[s]:
+            report.notes.append(f"{s}: {counts[s]} case pairs, more than the manifest's {target[s]}; all are checked")
+        report.present += min(counts[s], target[s])
+    jobs = [c for s in order for c in paired[s]]
+    bar = None
+    if progress and jobs:
+        from t2tcore.progress import bar as progress_bar
+
+        bar = progress_bar(total=len(jobs), desc="checking pairs", unit="pair", enabled=None)
+    correct = {s: 0 for s in order}
+    try:
+        for c in jobs:
+            problems, notes = _judge_pair(c, spec, tol)
+            report.problems += problems
+            report.notes += notes
+            correct[c.split] += not problems
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    report.correct = sum(min(correct[s], target[s]) for s in order)

@@ -380,7 +380,7 @@ def simulate_methods(
 
     Parameters
     ----------
-    thin, thick : t2tcore.io.dicomio.Series
+    thin, thick : t2tcore.io.Series
         The thin series and the real thick series of one patient, kernel and dose.
     methods : sequence of str
         Methods of :func:`t2tcore.simulation.simulate.simulate_thick` (``"calibrated"`` needs
@@ -446,7 +446,7 @@ def aligned_pairs(
 
     Parameters
     ----------
-    thin, thick : t2tcore.io.dicomio.Series
+    thin, thick : t2tcore.io.Series
         The thin series (for its coverage) and the real thick series.
     simulations : mapping
         ``method -> (volume, positions)`` from :func:`simulate_methods` (position-based
@@ -564,7 +564,7 @@ def evaluate_patient(
 
     Parameters
     ----------
-    thin, thick : t2tcore.io.dicomio.Series
+    thin, thick : t2tcore.io.Series
         Thin series and real thick series (same patient, kernel, dose).
     methods : sequence of str
         Simulation methods.
@@ -876,7 +876,7 @@ def similarity_slices(
 
     Parameters
     ----------
-    thin, thick : t2tcore.io.dicomio.Series
+    thin, thick : t2tcore.io.Series
         Thin and real thick series of one patient.
     methods : sequence of str
         Simulation methods.

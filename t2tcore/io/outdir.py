@@ -1,8 +1,8 @@
-"""All-or-nothing output folders.
+"""All-or-nothing output folders and files.
 
-Writers build their output in a hidden staging folder beside the target and move it into
-place at the end (:func:`swap_in`), so an interrupted run never leaves a half-written
-series or cohort where a user would find it.
+Writers build their output in a hidden staging folder (or file) beside the target and move
+it into place at the end (:func:`swap_in`, :func:`os.replace`), so an interrupted run never
+leaves a half-written series or cohort where a user would find it.
 """
 
 from __future__ import annotations
@@ -31,6 +31,21 @@ def staging_dir(out: str | os.PathLike) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.t2t-tmp-", dir=out.parent))
     os.chmod(tmp, 0o777 & ~_umask())
     return tmp
+
+
+def staging_file(out: str | os.PathLike, suffix: str = "") -> Path:
+    """Create an empty hidden file beside ``out`` to write it in, then ``os.replace`` it.
+
+    Its name ends with ``suffix`` (e.g. ``".nii.gz"``, which tells nibabel to compress);
+    its permissions are those of an ordinary new file (0666 less the umask), not
+    :func:`tempfile.mkstemp`'s 0600.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{out.name}.t2t-tmp-", suffix=suffix, dir=out.parent)
+    os.close(fd)
+    os.chmod(name, 0o666 & ~_umask())
+    return Path(name)
 
 
 def swap_in(tmp: str | os.PathLike, out: str | os.PathLike) -> None:

@@ -136,6 +136,10 @@ def chest(seed: int, z_extent=(0.0, 100.0), fibrosis: float = 0.0, anatomy_offse
         With extra attributes ``airway_segments``
         (:class:`~t2tcore.scanner.primitives.TubeSet` of the airway walls: ``a``, ``b``
         (n, 3) mm, outer radii ``ra``, ``rb`` (n,) mm), ``airway_generation`` (n,) int,
+        ``airway_wall`` and ``airway_lumen`` (the two TubeSet primitives painted for the
+        airways -- wall +50 HU, then the air lumen -1000 HU -- as they sit in
+        ``primitives``, so that a caller can swap in another airway tree, e.g.
+        :mod:`t2tcore.clinical.cohort`),
         ``vessel_segments`` (TubeSet), ``nodules`` (list of
         :class:`~t2tcore.scanner.anatomy.Lesion`), ``lungs`` (the two lung
         :class:`~t2tcore.scanner.primitives.Extrusion` objects) and ``anatomy`` (dict).
@@ -292,7 +296,8 @@ def chest(seed: int, z_extent=(0.0, 100.0), fibrosis: float = 0.0, anatomy_offse
     lumen_r = aw[:, 6:8] - np.maximum(0.15 * aw[:, 6:8], 0.3)
     lumen.extend(np.c_[aw[:, :6], lumen_r], -1000.0)
     airway_set = TubeSet(aw[:, :3], aw[:, 3:6], aw[:, 6], aw[:, 7], 50.0)
-    prims += [walls.build((Z(zlo), Z(zhi))), lumen.build((Z(zlo), Z(zhi)))]
+    airway_wall, airway_lumen = walls.build((Z(zlo), Z(zhi))), lumen.build((Z(zlo), Z(zhi)))
+    prims += [airway_wall, airway_lumen]
 
     # nodules (placed in parenchyma, independent of fibrosis)
     ph0 = Phantom(prims, (z0 - 1000, z1 + 1000), 1.0)
@@ -336,6 +341,7 @@ def chest(seed: int, z_extent=(0.0, 100.0), fibrosis: float = 0.0, anatomy_offse
     ph._set_fibrosis(float(fibrosis))
     ph.airway_segments = airway_set
     ph.airway_generation = aw[:, 8].astype(int)
+    ph.airway_wall, ph.airway_lumen = airway_wall, airway_lumen
     ph.vessel_segments = vessel_set
     ph.nodules = nodules
     ph.anatomy = dict(A=A, B=B, fat_mm=fat, muscle_mm=muscle, cavity=(Ac, Bc), carina_z=float(Z(zcar)),

@@ -22,7 +22,7 @@ Training cohort (stands in for TCIA LDCT-and-Projection-data)
     instead of 16 x 0.6 mm at pitch 0.9375), TCIA folders
     (:func:`t2tcore.data.layout.training_series_dir`).
 
-Both cohorts are written through :func:`t2tcore.io.dicomio.write_series`. All series of one
+Both cohorts are written through :func:`t2tcore.io.write_series`. All series of one
 patient share StudyInstanceUID and FrameOfReferenceUID, derived deterministically from the
 profile name, seed and patient ID; SeriesInstanceUIDs and SOPInstanceUIDs are new on every
 run (so files differ byte-wise between runs while the pixel data are identical on the same
@@ -410,7 +410,7 @@ def _extra(cfg, kernel: str, mAs: float, fov: float, anatomy: str, plan: Patient
 def _make_patient(plan: PatientPlan, profile: dict, tmp: Path, device, cfgs: dict, recons: dict,
                   bar=None) -> tuple[list[dict], dict, dict]:
     """Scan, reconstruct and write one patient into ``tmp``; returns (series, timings, info)."""
-    from t2tcore.io.dicomio import Series, write_series
+    from t2tcore.io import Series, write_series
     from t2tcore.data.layout import series_dir, training_series_dir
     from t2tcore.scanner.reconstruction import scan
 

@@ -12,7 +12,7 @@ import pydicom
 import pytest
 
 from t2tcore.cli import main
-from t2tcore.io.dicomio import read_series
+from t2tcore.io import read_series
 from t2tcore.errors import SeriesWarning
 
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from t2tcore.cli import main
-from t2tcore.io.dicomio import Series, write_series
+from t2tcore.io import Series, write_series
 from t2tcore.errors import T2TError
 from t2tcore.data.layout import series_dir, training_series_dir, virtual_patients
 from t2tcore.data.manifests import (
@@ -26,7 +26,7 @@ GC_PATIENTS = ["L067", "L096", "L109", "L143", "L192", "L286", "L291", "L310", "
 
 
 def write_slices(folder: Path, positions, thickness, *, size=8, manufacturer="SIEMENS", description="") -> Path:
-    """Tiny CT series (``size``² pixels, one slice per z position in mm) written by dicomio."""
+    """Tiny CT series (``size``² pixels, one slice per z position in mm) written by t2tcore.io.write_series."""
     vol = np.zeros((len(positions), size, size), np.float32)
     series = Series.from_array(vol, positions, (0.7, 0.7), thickness, description=description,
                                extra={"Manufacturer": manufacturer})
@@ -202,7 +202,7 @@ def test_check_reports_each_fault_in_plain_words(tmp_path):
         "L067 1mm D45 full dose: slice increment is 1 mm, expected 0.8 mm",
         "L067 3mm B30 full dose: slice thickness is 1 mm, expected 3 mm",
         "L286 1mm B30 quarter dose: 5 slices, expected 6",
-        # wording of the spacing irregularity comes from dicomio.scan_folder
+        # wording of the spacing irregularity comes from t2tcore.io.scan_folder
         rep.problems[5],
         "L286 3mm B30 full dose: 1 of 4 files skipped, not DICOM (e.g. junk.IMA)",
     ]

@@ -7,7 +7,7 @@ import pytest
 
 from t2tcore.evaluation import fidelity as fd
 from t2tcore.evaluation import metrics
-from t2tcore.io.dicomio import Series
+from t2tcore.io import Series
 from t2tcore.simulation.simulate import simulate_thick
 
 

@@ -47,3 +47,16 @@ def test_swap_in_puts_old_content_back_when_the_move_fails(tmp_path, monkeypatch
     with pytest.raises(OSError, match="disk full"):
         swap_in(tmp, out)
     assert (out / "old.txt").read_text() == "old"
+
+
+def test_staging_file_is_hidden_beside_target_with_umask_permissions(tmp_path):
+    from t2tcore.io.outdir import staging_file
+
+    old = os.umask(0o022)
+    try:
+        tmp = staging_file(tmp_path / "sub" / "out.nii.gz", suffix=".nii.gz")
+    finally:
+        os.umask(old)
+    assert tmp.parent == tmp_path / "sub" and tmp.name.startswith(".out.nii.gz.t2t-tmp-")
+    assert tmp.name.endswith(".nii.gz") and tmp.stat().st_size == 0
+    assert _mode(tmp) == 0o644  # not mkstemp's 0600

@@ -21,7 +21,7 @@ import yaml
 
 from t2tcore.scanner import cohort as C
 from t2tcore.cli import main as cli
-from t2tcore.io.dicomio import Series, read_series, write_series
+from t2tcore.io import Series, read_series, write_series
 from t2tcore.errors import T2TError
 from t2tcore.data.layout import find_series, find_training_series, series_dir, training_series_dir
 from t2tcore.data.manifests import MANIFEST_DIR

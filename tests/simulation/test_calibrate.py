@@ -17,7 +17,7 @@ from scipy.ndimage import gaussian_filter
 from t2tcore.simulation import simulate as sim
 from t2tcore.simulation.calibrate import ProfileError, ZProfile, fit_profile, load_profile
 from t2tcore.cli import main
-from t2tcore.io.dicomio import Series, read_series, write_series
+from t2tcore.io import Series, read_series, write_series
 from t2tcore.errors import T2TError
 
 

@@ -1,0 +1,64 @@
+"""Storing HU as int16 with a rescale slope and intercept (DICOM and NIfTI writers alike).
+
+HU = stored * slope + intercept. :func:`rescale_for` chooses the slope and intercept from the
+volume's range so that every value is kept within half a step; the slope is 1 (HU rounded
+to the nearest integer) for any range of at most 65534 HU, which covers every CT image.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from pydicom.valuerep import format_number_as_ds
+
+__all__ = ["rescale_for", "to_int16", "finite_range"]
+
+
+def finite_range(volume: np.ndarray, what: str) -> tuple[float, float]:
+    """(min, max) of ``volume``; ValueError if it holds NaN or infinite values."""
+    vmin, vmax = float(np.min(volume)), float(np.max(volume))
+    if not (math.isfinite(vmin) and math.isfinite(vmax)):
+        raise ValueError(f"volume holds NaN or infinite values; cannot write them as {what}")
+    return vmin, vmax
+
+
+def rescale_for(vmin: float, vmax: float) -> tuple[str, str]:
+    """RescaleSlope and RescaleIntercept, as DICOM DS strings, for int16 storage.
+
+    Parameters
+    ----------
+    vmin, vmax : float
+        Range of the values to store (HU).
+
+    Returns
+    -------
+    (str, str)
+        ``(slope, intercept)``: every value v in [vmin, vmax] is stored as
+        ``round((v - intercept) / slope)`` within the int16 range, so it reads back within
+        ``0.5 * slope``. The slope is ``"1"`` whenever ``vmax - vmin <= 65534``.
+    """
+    if vmin >= -32768 and vmax <= 32767:
+        return "1", "0"
+    if vmax - vmin <= 65534:
+        icpt = math.floor(vmin) + 32768
+        return "1", str(int(icpt))
+    icpt = format_number_as_ds((vmin + vmax) / 2)
+    slope = (vmax - vmin) / 65534 * (1 + 1e-9)
+    for _ in range(8):
+        s = format_number_as_ds(slope)
+        ic = float(icpt)
+        if (vmax - ic) / float(s) <= 32767 and (vmin - ic) / float(s) >= -32768:
+            return s, icpt
+        slope *= 1 + 1e-6
+    return format_number_as_ds(slope), icpt  # pragma: no cover
+
+
+def to_int16(values: np.ndarray, slope: float, intercept: float) -> np.ndarray:
+    """``round((values - intercept) / slope)`` as little-endian int16 (values within the
+    range :func:`rescale_for` was given)."""
+    if slope == 1.0 and intercept == 0.0:
+        q = np.rint(values)
+    else:
+        q = np.rint((np.asarray(values, dtype=np.float64) - intercept) / slope)
+    return q.astype("<i2")
