@@ -257,7 +257,7 @@ def scan_phantom(
 
 
 def _series(volume, positions, thickness):
-    from t2tcore.io.dicomio import Series
+    from t2tcore.io import Series
 
     return Series.from_array(volume, positions, (1.0, 1.0), thickness)
 

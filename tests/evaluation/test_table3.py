@@ -1,0 +1,186 @@
+"""Tests of t2tcore.evaluation.table3: the Table III driver against the lower-level functions,
+the paper-shaped tables against hand-made statistics, and the Fig. 4 data."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from t2tcore.evaluation import fidelity, stats, table3
+from t2tcore.evaluation.datasets import StudyGroup
+from t2tcore.io import Series
+from t2tcore.simulation import fit_profile
+
+
+def _object(z, ny=20, nx=20, shift=0.0):
+    """A smooth object sampled at planes z: a body whose value changes along z and a tilted rod."""
+    y, x = np.mgrid[0:ny, 0:nx].astype(np.float64)
+    out = np.empty((len(z), ny, nx), np.float32)
+    for i, zi in enumerate(z):
+        body = np.where((x - 10) ** 2 + (y - 10) ** 2 < 64, 40.0 + 30 * np.sin((zi + shift) / 2.3), -1000.0)
+        out[i] = body + 300.0 * (((x - 6 - 0.4 * zi) ** 2 + (y - 10) ** 2) < 5)
+    return out
+
+
+def _pair(shift, rng, thick_thickness=3.0):
+    thin_z = np.arange(0.0, 24.0, 0.8)
+    thick_z = np.arange(0.0, 24.0, 2.0)
+    thin = _object(thin_z, shift=shift) + rng.normal(0, 5, (thin_z.size, 20, 20)).astype(np.float32)
+    # the "real" thick slices: a 3-point average of the object around each position
+    thick = np.mean([_object(thick_z + d, shift=shift) for d in (-1.0, 0.0, 1.0)], axis=0).astype(np.float32)
+    return (Series.from_array(thin, thin_z, (0.7, 0.7), 1.0),
+            Series.from_array(thick, thick_z, (0.7, 0.7), thick_thickness))
+
+
+def _groups(n_patients=3, kernels=("B30",), doses=("full",)):
+    out = []
+    for k in kernels:
+        for d in doses:
+            rng = np.random.default_rng(len(out))
+            entries = [(f"P{i}", *_pair(0.7 * i, rng)) for i in range(n_patients)]
+            out.append(StudyGroup(k, d, [(p, a, b) for p, a, b in entries]))
+    return out
+
+
+def test_run_table3_rows_equal_the_lower_level_functions_with_leave_one_out():
+    groups = _groups(3)
+    methods = ["proposed", "average", "calibrated"]
+    res = table3.run_table3(groups, methods, ssim_modes=("2d",), fid=False)
+    # the same rows, made by hand: leave-one-out profile, simulate, align, evaluate
+    series = groups[0].load()
+    want = []
+    for p, (thin, thick) in series.items():
+        others = [(t.volume, t.positions, T.volume, T.positions) for q, (t, T) in series.items() if q != p]
+        prof = fit_profile(others, thickness=3.0, interval=2.0)
+        sims = fidelity.simulate_methods(thin, thick, methods, thickness=3.0, profile=prof, sigma=1.0)
+        for r in fidelity.evaluate_pairs(fidelity.aligned_pairs(thin, thick, sims), ("paper", "hu"), ssim_modes=("2d",)):
+            want.append({"kernel": "B30", "dose": "full", "patient": p, **r})
+    pd.testing.assert_frame_equal(res.per_patient, pd.DataFrame(want))
+    assert res.metrics == ["psnr", "rmse", "ssim_2d"]
+    assert res.fid is None and res.notes == []
+    assert list(res.calibration["held_out"]) == ["P0", "P1", "P2"] and set(res.calibration["fitted_on"]) == {2}
+    assert res.fig4["patient"] == "P0" and res.fig4["pixel_mm"] == pytest.approx(0.7)
+    assert {p.alignment for p in res.fig4["pairs"]} == {"count", "physical"}
+
+
+def test_run_table3_notes_and_one_patient_groups_without_calibration():
+    rng = np.random.default_rng(3)
+    thin, thick = _pair(0.0, rng, thick_thickness=5.0)
+    g = StudyGroup("D45", "quarter", [("P9", thin, thick)], ["D45 quarter: V002 has no 3mm series"])
+    res = table3.run_table3([g], ["proposed", "calibrated"], fid=False, fig_patient="P9")
+    assert set(res.per_patient["method"]) == {"proposed"}  # no calibrated rows with one patient
+    assert res.notes[0] == "D45 quarter: V002 has no 3mm series"
+    assert any("SliceThickness 5 mm, simulated 3 mm" in n for n in res.notes)
+    assert any("one patient only" in n for n in res.notes)
+    assert res.calibration.empty and list(res.calibration.columns)[:3] == ["kernel", "dose", "held_out"]
+
+
+def test_run_table3_pools_fid_slices_over_patients_of_the_first_group(monkeypatch):
+    seen = []
+
+    def fake_fid_rows(sets, *, convention, device=None, progress=False):
+        seen.append((convention, sets))
+        return [{"method": m, "convention": convention, "fid": float(i), "n_slices": 0, "n_patients": len(sets)}
+                for i, m in enumerate(k for k in sets[0] if k != "reference")]
+
+    monkeypatch.setattr(fidelity, "fid_rows", fake_fid_rows)
+    groups = _groups(3, kernels=("B30", "D45"))
+    res = table3.run_table3(groups, ["proposed", "average"], fid=True, fid_max_slices=7, fid_convention="hu")
+    assert len(seen) == 1  # the first group only
+    convention, sets = seen[0]
+    assert convention == "hu" and len(sets) == 3
+    # ceil(7 / 3) = 3 slices per patient, the same for the reference and every method
+    assert all(s["reference"].shape[0] == 3 and s["average"].shape == s["reference"].shape for s in sets)
+    assert list(res.fid["kernel"]) == ["B30", "B30"] and list(res.fid["method"]) == ["proposed", "average"]
+    seen.clear()
+    res = table3.run_table3(_groups(2, kernels=("B30", "D45")), ["proposed"], fid=True, fid_all_groups=True,
+                            fid_max_slices=1)
+    assert len(seen) == 2 and all(s["reference"].shape[0] == 2 for s in seen[0][1])  # at least 2 per patient
+
+
+def _stats(values):
+    """summary_stats-shaped rows: {(alignment, method, metric): (mean, std, significant, best)}."""
+    rows = []
+    for (a, m, metric), (mean, std, sig, best) in values.items():
+        rows.append({"kernel": "B30", "dose": "full", "alignment": a, "method": m, "metric": metric, "mean": mean,
+                     "std": std, "n": 3, "p": 0.01 if sig else math.nan, "n_pairs": 3, "significant": sig,
+                     "best": best, "note": ""})
+    return pd.DataFrame(rows)
+
+
+def test_compact_table_sets_ours_beside_the_papers_numbers():
+    v = {}
+    for a in ("count", "physical"):
+        v[(a, "proposed", "psnr")] = (50.0, 1.0, False, True)
+        v[(a, "average", "psnr")] = (45.0, 0.5, True, False)
+        v[(a, "proposed", "rmse")] = (0.006, 0.001, False, False)
+        v[(a, "average", "rmse")] = (0.005, 0.0005, False, True)
+        v[(a, "proposed", "ssim_2d")] = (0.99, 0.01, False, True)
+        v[(a, "average", "ssim_2d")] = (0.98, 0.01, True, False)
+    fid = pd.DataFrame({"kernel": ["B30", "B30"], "dose": ["full", "full"], "method": ["proposed", "average"],
+                        "fid": [6.1, 6.4]})
+    cells, bold = table3.compact_table(_stats(v), "B30", "full", fid=fid)
+    assert list(cells.columns) == ["PSNR", "RMSE", "SSIM", "FID"]
+    # the paper's rows first in the paper's method order, then ours per alignment
+    assert list(cells.index) == [("average", "paper"), ("average", "count"), ("average", "physical"),
+                                 ("proposed", "paper"), ("proposed", "count"), ("proposed", "physical")]
+    assert cells.loc[("average", "paper"), "PSNR"] == "42.0079 ± 2.8809†"  # the paper's B30 value
+    assert cells.loc[("proposed", "paper"), "FID"] == "0.0020 ± 0.0018"
+    assert cells.loc[("average", "count"), "PSNR"] == "45.0000 ± 0.5000†"
+    assert cells.loc[("proposed", "count"), "FID"] == "6.1000"
+    assert cells.loc[("proposed", "physical"), "FID"] == "—"  # FID only in the count alignment
+    assert bold.loc[("proposed", "paper")].all() and not bold.loc[("average", "paper")].any()
+    assert bold.loc[("average", "count"), "RMSE"] and not bold.loc[("proposed", "count"), "RMSE"]
+    assert bold.loc[("proposed", "count"), "FID"] and not bold.loc[("average", "count"), "FID"]
+    with pytest.raises(ValueError, match="no statistics"):
+        table3.compact_table(_stats(v), "D45", "full")
+
+
+def test_ranking_vs_paper_and_its_sentences():
+    v = {}
+    for a in ("count", "physical"):
+        for m, psnr, rmse in (("proposed", 50.0, 0.006), ("average", 45.0, 0.005), ("direct", 40.0, 0.02)):
+            v[(a, m, "psnr")] = (psnr, 1.0, False, m == "proposed")
+            v[(a, m, "rmse")] = (rmse, 0.001, m == "direct", m == "average")
+            v[(a, m, "ssim_2d")] = (0.9, 0.01, False, False)
+    rank = table3.ranking_vs_paper(_stats(v), ["B30"], ["full"])
+    r = rank.set_index(["alignment", "metric"])
+    assert len(rank) == 6 and r.loc[("count", "psnr"), "ours best"] == "proposed"
+    assert r.loc[("count", "psnr"), "margin (ours)"] == pytest.approx(5.0)
+    assert r.loc[("count", "rmse"), "ours best"] == "average"
+    assert r.loc[("count", "rmse"), "margin (ours)"] == pytest.approx(-0.001)  # proposed worse by 0.001
+    paper = stats.paper_table3().query("kernel == 'B30' and metric == 'psnr'").set_index("method")["mean"]
+    assert r.loc[("count", "psnr"), "margin (paper)"] == pytest.approx(paper["proposed"] - paper["average"])
+    text = table3.ranking_text(rank)
+    assert "`proposed` is first on 1 of 3" in text and "the paper's best is `proposed`, ours is `average`" in text
+    assert "+5.00 to +5.00 dB in ours" in text
+    opening = table3.findings(rank, 3)
+    assert "in 1 of 3 kernel × dose × metric cells (paper: 3 of 3)" in opening
+    assert "smallest attainable p is 0.25, so no † is possible." in opening
+
+
+def test_misplacement_and_fig4_panels_from_aligned_pairs():
+    rng = np.random.default_rng(5)
+    thin, thick = _pair(0.0, rng)
+    sims = fidelity.simulate_methods(thin, thick, ["proposed", "average"], thickness=3.0)
+    pairs = fidelity.aligned_pairs(thin, thick, sims)
+    off = table3.misplacement(pairs)
+    cnt = {p.method: p for p in pairs if p.alignment == "count"}
+    want = fidelity.count_positions(cnt["average"].sim_positions, cnt["average"].ref_index.size) - cnt["average"].ref_positions
+    np.testing.assert_allclose(off["average"][1], want)
+    np.testing.assert_array_equal(off["proposed"][1], 0.0)
+    panels = table3.fig4_panels(pairs)
+    phy = {p.method: p for p in pairs if p.alignment == "physical"}
+    j = int(phy["proposed"].ref_index[len(phy["proposed"].ref_index) // 4])
+    assert panels["index"] == j and panels["z"] == pytest.approx(thick.positions[j])
+    np.testing.assert_array_equal(panels["real"], thick.volume[j])
+    k = list(phy["average"].ref_index).index(j)
+    np.testing.assert_array_equal(panels["error"][("average", "physical")], phy["average"].test[k] - thick.volume[j])
+    errs = list(panels["error"].values())
+    want_lim = max(20.0, float(np.ceil(np.median([np.percentile(np.abs(e), 99) for e in errs]) / 10) * 10))
+    assert panels["limit"] == want_lim
+    with pytest.raises(ValueError, match="not among the compared slices"):
+        table3.fig4_panels(pairs, fig_slice=10_000)
