@@ -7,7 +7,7 @@ BIN     := $(VENV)/bin
 PROFILE ?= quick
 STAMP   := $(VENV)/.installed-stamp
 
-.PHONY: setup test book clean bench
+.PHONY: setup test book clean bench lab pdf
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -33,3 +33,11 @@ bench: setup
 
 clean:
 	rm -rf _build
+
+# The teaching lab with live sliders (ipywidgets): JupyterLab on notebooks/teaching/
+lab: setup
+	$(BIN)/jupyter lab notebooks/teaching
+
+# The book as one PDF (Jupyter Book's LaTeX builder; needs a TeX installation, see book/build.py --pdf)
+pdf: setup
+	$(BIN)/python book/build.py --profile $(PROFILE) --pdf

@@ -1,0 +1,226 @@
+"""Opening book pages in headless Chromium and listing what a reader would see wrong.
+
+Used by ``test_browser.py``. Selenium drives Debian's ``chromium`` through Debian's
+``chromedriver`` (same package version, so the WebDriver and the browser always match;
+Selenium's own driver download is never used). Pages are served over HTTP from a thread on
+localhost, as a reader's browser gets them from a web server: MathJax loads its lazily
+imported components and fonts by URL, which ``file://`` pages may not be allowed to do.
+
+:func:`inspect_page` returns one line per problem; an empty list means the page is fine.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+CHROMIUM = os.environ.get("T2T_CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("T2T_CHROMEDRIVER", "/usr/bin/chromedriver")
+# flags that keep Chromium from reaching for the (closed) network and stalling
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--disable-dev-shm-usage", "--window-size=1280,900")
+#: Where MathJax must come from: the copy book/build.py vendors into the HTML.
+MATHJAX_LOCAL = "_static/mathjax/tex-mml-chtml.js"
+
+
+def missing_browser() -> str | None:
+    """Why the browser test cannot run here (no Chromium or chromedriver), or None when it can.
+
+    A missing ``selenium`` is not a reason to skip: it is a dependency of the ``dev`` extra,
+    and :func:`start_chromium` fails with a clear message without it.
+    """
+    for path, what in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromedriver")):
+        if not (Path(path).is_file() or shutil.which(path)):
+            return f"{what} not found at {path} (Debian: apt-get install chromium chromium-driver)"
+    return None
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # no request log on the test's stderr
+        pass
+
+
+class Server:
+    """``root`` served over HTTP on 127.0.0.1 (a free port) from a daemon thread."""
+
+    def __init__(self, root: Path):
+        handler = functools.partial(_QuietHandler, directory=str(root))
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def start_chromium(user_data_dir: Path):
+    """A headless Chromium WebDriver with a fresh profile in ``user_data_dir``."""
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError as exc:
+        raise RuntimeError("selenium is not installed: pip install -e '.[dev]' (or pip install selenium)") from exc
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = shutil.which(CHROMIUM) or CHROMIUM
+    for flag in CHROMIUM_FLAGS:
+        opts.add_argument(flag)
+    opts.add_argument(f"--user-data-dir={user_data_dir}")
+    driver = webdriver.Chrome(service=Service(shutil.which(CHROMEDRIVER) or CHROMEDRIVER), options=opts)
+    driver.set_page_load_timeout(60)
+    driver.set_script_timeout(60)
+    return driver
+
+
+# What the page reports about itself (run in the page after it has loaded). Text checks skip
+# code (inputs and printed outputs, where `**` and `\n` are legitimate), MathJax's output and
+# the source of the math it typesets.
+_PAGE_JS = r"""
+const done = arguments[arguments.length - 1];
+(async () => {
+  const r = {};
+  const wants_math = document.querySelector('.math, script[src*="mathjax"]') !== null;
+  // a deferred MathJax may still be starting on a busy machine: give it up to 30 s
+  for (let i = 0; wants_math && i < 300 && !(window.MathJax && window.MathJax.startup); i++) {
+    await new Promise(res => setTimeout(res, 100));
+  }
+  const mj = window.MathJax;
+  r.mathjax_present = !!(mj && mj.startup);
+  if (r.mathjax_present) {
+    try { await mj.startup.promise; r.mathjax_ok = true; }
+    catch (e) { r.mathjax_ok = false; r.mathjax_error = String(e); }
+  }
+  r.mathjax_scripts = [...document.querySelectorAll('script[src]')].map(s => s.src)
+      .filter(s => /mathjax|tex-mml|tex-chtml|tex-svg/i.test(s));
+  r.math_elements = document.querySelectorAll('.math, span.math, div.math').length;
+  r.mjx = document.querySelectorAll('mjx-container').length;
+  r.images = [...document.images].map(i => ({src: i.currentSrc || i.src, ok: i.complete && i.naturalWidth > 0}));
+  const main = document.querySelector('main') || document.body;
+  r.tables = main.querySelectorAll('table').length;
+  r.stderr = [...document.querySelectorAll('.stderr, .output_stderr, [data-mime-type="application/vnd.jupyter.stderr"]')]
+      .map(e => e.innerText.slice(0, 120));
+  r.tracebacks = [...document.querySelectorAll('.traceback, .output_error')]
+      .map(e => e.innerText.slice(0, 120));
+  const skip = 'pre, code, script, style, textarea, mjx-container, .math, .cell_input, .highlight, .MathJax';
+  const walker = document.createTreeWalker(main, NodeFilter.SHOW_TEXT);
+  r.texts = [];
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const p = n.parentElement;
+    if (!p || p.closest(skip)) continue;
+    const t = n.nodeValue;
+    if (t && /\*|\$|\\[A-Za-z]{2,}/.test(t)) r.texts.push(t.slice(0, 160));
+  }
+  r.links = [...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href'));
+  r.ids = [...document.querySelectorAll('[id]')].map(e => e.id);
+  r.page_overflow = document.documentElement.scrollWidth - window.innerWidth;
+  r.cut_code = [...document.querySelectorAll('div.cell_input pre, div.highlight pre')]
+      .filter(p => p.scrollWidth > p.clientWidth + 2).map(p => p.innerText.slice(0, 60));
+  r.has_traceback_text = /Traceback \(most recent call last\)/.test(main.innerText);
+  done(r);
+})();
+"""
+
+_ANCHOR_RE = re.compile(r"""\s(?:id|name)\s*=\s*["']([^"']+)["']""")
+
+
+@functools.lru_cache(maxsize=256)
+def _anchors(path: Path) -> frozenset[str]:
+    return frozenset(_ANCHOR_RE.findall(path.read_text(encoding="utf8", errors="replace")))
+
+
+def _link_problems(page_url: str, root_url: str, root: Path, links: list[str], ids: set[str]) -> list[str]:
+    bad = []
+    for href in dict.fromkeys(links):
+        if href.startswith(("mailto:", "javascript:", "data:", "tel:")):
+            continue
+        url = urljoin(page_url, href)
+        if not url.startswith(root_url):
+            continue  # another site: not this book's business offline
+        parts = urlsplit(url)
+        rel_path = unquote(parts.path[len(urlsplit(root_url).path):])
+        target = root / rel_path
+        if rel_path == "" or rel_path.endswith("/"):
+            target = target / "index.html"
+        if not target.is_file():
+            bad.append(f"broken link {href!r}: {rel_path or 'index.html'} does not exist")
+            continue
+        frag = unquote(parts.fragment)
+        if frag and target.suffix == ".html":
+            same = url.split("#")[0] == page_url.split("#")[0]
+            found = frag in ids if same else frag in _anchors(target)
+            if not found:
+                bad.append(f"broken anchor {href!r}: no id {frag!r} in {target.relative_to(root)}")
+    return bad
+
+
+def inspect_page(driver, root_url: str, root: Path, rel_page: str, *, results_chapter: bool = False,
+                 screenshot: Path | None = None) -> list[str]:
+    """Load ``rel_page`` (a path under ``root``, served at ``root_url``) and list its problems.
+
+    Checks: every image loaded (natural width > 0); a results chapter has a table; no stderr
+    or traceback output; no literal ``**``, ``$`` or raw LaTeX commands in the rendered text;
+    every local link resolves to a file and every anchor exists; where there is math, MathJax
+    comes from the vendored copy and has typeset it; no MathJax from elsewhere; nothing wider
+    than the window and no code cell cut off on the right. Saves a screenshot when asked (it
+    asserts nothing by itself).
+    """
+    page_url = urljoin(root_url, rel_page)
+    driver.get(page_url)
+    r = driver.execute_async_script(_PAGE_JS)
+    problems = []
+    for img in r["images"]:
+        if not img["ok"]:
+            problems.append(f"image not loaded: {img['src']}")
+    if results_chapter and r["tables"] == 0:
+        problems.append("results chapter without a table")
+    for text in r["stderr"]:
+        problems.append(f"stderr output in the page: {text!r}")
+    for text in r["tracebacks"]:
+        problems.append(f"traceback/error output in the page: {text!r}")
+    if r["has_traceback_text"]:
+        problems.append("the text 'Traceback (most recent call last)' is in the page")
+    for text in r["texts"]:
+        if "**" in text:
+            problems.append(f"literal ** in the rendered text: {text!r}")
+        elif re.search(r"(?:^|[.:;!?)]\s+)\*(?:\s+[A-Za-z]|\s*$)", text):  # "...: * " then bold text
+            problems.append(f"literal '* ' list marker in the rendered text (a Markdown list needs a blank line "
+                            f"before it): {text!r}")
+        if "$$" in text or re.search(r"\$[^$\s][^$]*\$", text):
+            problems.append(f"literal $...$ math in the rendered text: {text!r}")
+        cmd = re.search(r"\\[A-Za-z]{2,}", text)
+        if cmd:
+            problems.append(f"raw LaTeX {cmd.group(0)!r} left unrendered: {text!r}")
+    foreign = [s for s in r["mathjax_scripts"] if not s.split("?")[0].endswith(MATHJAX_LOCAL)
+               or not s.startswith(root_url)]
+    for src in foreign:
+        problems.append(f"MathJax not from the vendored copy: {src}")
+    if r["math_elements"]:
+        if not r["mathjax_scripts"]:
+            problems.append("the page has math but loads no MathJax")
+        elif not r["mathjax_present"]:
+            problems.append("the page has math but window.MathJax did not start (vendored copy missing?)")
+        elif not r.get("mathjax_ok"):
+            problems.append(f"MathJax failed to typeset: {r.get('mathjax_error')}")
+        elif r["mjx"] == 0:
+            problems.append("MathJax ran but typeset nothing")
+    problems += _link_problems(page_url, root_url, root, r["links"], set(r["ids"]))
+    if r["page_overflow"] > 2:
+        problems.append(f"the page is {r['page_overflow']} px wider than the window (something overflows)")
+    for text in r["cut_code"]:
+        problems.append(f"code cut off on the right: {text!r}")
+    if screenshot is not None:
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.set_window_size(1280, max(900, min(int(height), 12000)))
+        driver.save_screenshot(str(screenshot))
+        driver.set_window_size(1280, 900)
+    return problems

@@ -1,0 +1,167 @@
+"""Every page of the smoke book, opened in headless Chromium as a reader would see it.
+
+The book in ``_build/html`` is reused when it is a complete ``smoke`` build of the current
+sources (``book/build.py`` writes ``_build/html/.t2t-build.json``; CI runs ``make book
+PROFILE=smoke`` before ``make test``); otherwise it is built first (minutes). Set
+``T2T_BOOK_HTML`` to test an HTML folder built elsewhere as it is. A screenshot of every page
+goes to ``_build/screenshots/`` for a person to look at; the assertions are in
+:func:`browser.inspect_page`. The checks themselves are tested on a page broken on purpose.
+
+Skipped, with the reason, only when Chromium, chromedriver or selenium is missing.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.book import browser
+
+ROOT = Path(__file__).resolve().parents[2]
+PROFILE = "smoke"
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+
+_spec = importlib.util.spec_from_file_location("t2t_book_build", ROOT / "book" / "build.py")
+build = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(build)
+
+WHY_NOT = browser.missing_browser()
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(WHY_NOT is not None, reason=WHY_NOT or "")]
+
+
+def _pages() -> list[tuple[str, bool]]:
+    """(docname, is a results chapter) for every document of ``_toc.yml``."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf8"))
+    results = set()
+    for part in toc.get("parts", []):
+        if str(part.get("caption", "")).lower().startswith("results"):
+            results |= {c["file"] for c in part.get("chapters", [])}
+    return [(d, d in results) for d, _ in build.toc_entries()]
+
+
+@pytest.fixture(scope="session")
+def book_html() -> Path:
+    given = os.environ.get("T2T_BOOK_HTML")
+    if given:
+        return Path(given)
+    if not build.is_up_to_date(PROFILE):
+        proc = subprocess.run([sys.executable, str(ROOT / "book" / "build.py"), "--profile", PROFILE],
+                              cwd=ROOT, capture_output=True, text=True, timeout=3 * 3600)
+        if proc.returncode != 0:
+            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+            pytest.fail(f"the {PROFILE} book did not build:\n{tail}")
+    return build.HTML
+
+
+@pytest.fixture(scope="session")
+def chromium(tmp_path_factory):
+    driver = browser.start_chromium(tmp_path_factory.mktemp("chromium-profile"))
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="session")
+def served_book(book_html):
+    server = browser.Server(book_html)
+    yield server.url, book_html
+    server.close()
+
+
+@pytest.mark.parametrize(("docname", "results_chapter"), _pages(), ids=[d for d, _ in _pages()])
+def test_page_reads_well(docname, results_chapter, served_book, chromium):
+    url, html = served_book
+    page = f"{docname}.html"
+    assert (html / page).is_file(), f"{page} was not built"
+    problems = browser.inspect_page(chromium, url, html, page, results_chapter=results_chapter,
+                                    screenshot=SCREENSHOTS / f"{docname}.png")
+    assert not problems, f"{page}:\n  " + "\n  ".join(problems)
+
+
+def test_book_links_the_chapters_csv_tables(served_book):
+    """Every CSV a chapter wrote is served where its page links it (../results/<stem>/)."""
+    _, html = served_book
+    written = sorted((build.RESULTS / PROFILE).glob("*/*.csv"))
+    if os.environ.get("T2T_BOOK_HTML") or not written:
+        pytest.skip("no results of this build to compare with")
+    missing = [f"{p.parent.name}/{p.name}" for p in written if not (html / "results" / p.parent.name / p.name).is_file()]
+    assert not missing, f"CSV tables not copied into the HTML: {missing}"
+
+
+# ------------------------------------------------------------- the checks catch defects
+_PNG = base64.b64decode(  # a 1 x 1 PNG
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+
+_BROKEN = """<!DOCTYPE html><html><head><meta charset="utf-8">
+<script src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"></script></head>
+<body><main>
+<h1 id="top">A chapter with every defect the test must catch</h1>
+<img src="../figures/missing.png" alt="a figure that is not there">
+<div class="cell_output docutils container"><div class="output stderr highlight-myst-ansi notranslate">
+<div class="highlight"><pre><span></span>B30 full:   0%|          | 0/2 [00:00&lt;?, ?it/s]</pre></div></div></div>
+<div class="output traceback highlight-ipythontb notranslate"><pre>ValueError: boom</pre></div>
+<p>Best value: <span>**51.4744 ± 0.7177**</span></p>
+<p>What we found (from the tables): * <strong>SR against no network.</strong> Of 20 trained models none wins.</p>
+<p>Display math left as text: $$g(p,l,t) = \\max(0, 1 - |p - l| / t)$$</p>
+<p>Inline math left as text: the weight is $\\frac{1}{t}$ at most.</p>
+<p>A raw command in text: \\lfloor x \\rfloor</p>
+<span class="math notranslate nohighlight">\\(x\\)</span>
+<a href="missing_page.html">a missing page</a> <a href="#nowhere">a missing anchor</a>
+<a href="../good.html#no-such-id">a missing anchor on another page</a>
+<div class="cell_input"><div class="highlight"><pre style="white-space: pre; overflow-x: auto; width: 200px">x = 1  # ____________________________________________________________________________________________</pre></div></div>
+<div style="width: 3000px">a block wider than the window</div>
+</main></body></html>
+"""
+
+_GOOD = """<!DOCTYPE html><html><head><meta charset="utf-8"></head><body><main>
+<h1 id="a-good-page">A page that reads well</h1>
+<img src="pixel.png" alt="one pixel">
+<table><tr><th>method</th><th>PSNR</th></tr><tr><td>proposed</td><td><b>51.4744</b> ± 0.7177†</td></tr></table>
+<div class="cell_input"><div class="highlight"><pre>y = x**2  # code may say ** and $$ and \\frac</pre></div></div>
+<p><a href="notebooks/09_broken.html#top">a link with an anchor</a> and <a href="https://example.org/">elsewhere</a></p>
+<p>Volumes are 2 * 3 * 4 voxels; a footnote mark* is fine.</p>
+</main></body></html>
+"""
+
+
+def test_the_checks_catch_a_broken_page(tmp_path, chromium):
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "09_broken.html").write_text(_BROKEN, encoding="utf8")
+    (tmp_path / "good.html").write_text(_GOOD, encoding="utf8")
+    (tmp_path / "pixel.png").write_bytes(_PNG)
+    server = browser.Server(tmp_path)
+    try:
+        problems = browser.inspect_page(chromium, server.url, tmp_path, "notebooks/09_broken.html",
+                                        results_chapter=True)
+        good = browser.inspect_page(chromium, server.url, tmp_path, "good.html", results_chapter=True)
+    finally:
+        server.close()
+    text = "\n".join(problems)
+    expected = [
+        "image not loaded: ",
+        "results chapter without a table",
+        "stderr output in the page: 'B30 full:",
+        "traceback/error output in the page",
+        "literal ** in the rendered text: '**51.4744 ± 0.7177**'",
+        "literal '* ' list marker",
+        "literal $...$ math",
+        "raw LaTeX '\\\\max'",
+        "raw LaTeX '\\\\frac'",
+        "raw LaTeX '\\\\lfloor'",
+        "MathJax not from the vendored copy: https://cdn.jsdelivr.net",
+        "broken link 'missing_page.html'",
+        "broken anchor '#nowhere'",
+        "broken anchor '../good.html#no-such-id'",
+        "code cut off on the right",
+        "wider than the window",
+    ]
+    missed = [e for e in expected if e not in text]
+    assert not missed, f"the checks missed {missed}; they reported:\n{text}"
+    assert good == [], f"false alarms on a good page: {good}"
