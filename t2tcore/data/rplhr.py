@@ -31,6 +31,8 @@ __all__ = [
     "THIN_LABEL",
     "THICK_LABEL",
     "RATIO",
+    "THIN_MM",
+    "THICK_MM",
     "RplhrCase",
     "find_root",
     "cases",
@@ -51,6 +53,12 @@ THICK_LABEL = "5mm"
 
 RATIO = 5
 """Thin slices per thick slice in the authors' loader (thick slice z covers 5z ... 5z+4)."""
+
+THIN_MM = 1.0
+"""Nominal thickness of the thin slices, mm (the folder name; NIfTI stores no thickness)."""
+
+THICK_MM = 5.0
+"""Nominal thickness of the thick slices, mm (the folder name; NIfTI stores no thickness)."""
 
 _SUFFIXES = (".nii.gz", ".nii")
 _MAX_DEPTH = 3

@@ -2,17 +2,27 @@
 
 The fidelity chapters run on one folder, ``data_root``: the book's virtual cohort (made
 by :func:`t2tcore.scanner.make_cohort` when missing) or a copy of a real data set. A
-*dataset* names how that folder is laid out and read:
+*dataset* names how that folder is laid out and read (:data:`DATASETS`, one
+:class:`DatasetSpec` each):
 
 ``"ldct_gc"``
     The 2016 Low Dose CT Grand Challenge layout (:func:`t2tcore.data.pairs`): per kernel
     and dose, each patient's 1 mm and 3 mm DICOM series. The virtual cohort uses it too.
+``"rplhr_ct"``
+    RPLHR-CT (Yu et al., MICCAI 2022): ``{train,val,test}/{1mm,5mm}/<case>.nii.gz``, real
+    1 mm and 5 mm reconstructions of each chest CT (:mod:`t2tcore.data.rplhr`). One kernel
+    and one dose per case, so one group, ``RPLHR-CT (one protocol)``, per split (default the
+    test split). NIfTI has no slice thickness: 1 mm and 5 mm are passed to the reader
+    unless a JSON sidecar beside a file gives its own (:class:`NiftiSource`). The group
+    carries the loader's index pairing (``ratio`` 5: thick slice z covers thin slices
+    5z ... 5z+4), which the chapters compare with the affines
+    (:mod:`t2tcore.evaluation.pairing`).
 
 A study gets its data as :class:`StudyGroup` objects, one per kernel and dose: the list of
 (patient, thin source, thick source) and a reader that turns a source into a
-:class:`t2tcore.io.Series`. Study drivers only iterate over groups, so another dataset
-(e.g. RPLHR-CT's NIfTI pairs) needs one more entry in :data:`DATASETS` (a function that
-lists its pairs), nothing in the drivers. Tests build groups from in-memory series.
+:class:`t2tcore.io.Series`. Study drivers only iterate over groups (or read one pair at a
+time, :meth:`StudyGroup.read_pair`), so another dataset needs one more entry in
+:data:`DATASETS`, nothing in the drivers. Tests build groups from in-memory series.
 """
 
 from __future__ import annotations
@@ -28,11 +38,15 @@ from t2tcore.errors import T2TError
 __all__ = [
     "DATASETS",
     "DatasetError",
+    "DatasetSpec",
+    "NiftiSource",
     "StudyGroup",
     "book_root",
+    "dataset_spec",
     "describe_data",
     "iter_groups",
     "load_group",
+    "protocol_notes",
     "resolve_data_root",
 ]
 
@@ -61,6 +75,10 @@ class StudyGroup:
         series), for the chapter to print.
     read : callable
         ``read(source) -> Series``; the identity for in-memory series.
+    ratio : int or None
+        The data set's own index pairing: thick slice ``z`` covers thin slices
+        ``ratio*z ... ratio*z + ratio - 1`` in its loader (RPLHR-CT: 5); None when the data
+        set pairs slices by position only.
     """
 
     kernel: str
@@ -68,6 +86,7 @@ class StudyGroup:
     entries: list[tuple[str, Any, Any]]
     notes: list[str] = field(default_factory=list)
     read: Callable[[Any], Any] = _identity
+    ratio: int | None = None
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -85,11 +104,47 @@ class StudyGroup:
         """Every pair read at once: ``patient -> (thin, thick)`` (reading thin, then thick)."""
         return {p: (thin, thick) for p, thin, thick in self}
 
+    def read_pair(self, i: int) -> tuple[Any, Any]:
+        """The thin and thick series of entry ``i`` (read now, thin first)."""
+        _, a, b = self.entries[i]
+        return self.read(a), self.read(b)
 
-def _ldct_gc_group(root: Path, kernel: str, dose: str) -> StudyGroup:
+
+@dataclass(frozen=True)
+class NiftiSource:
+    """A NIfTI file and the slice thickness to read it with when no JSON sidecar gives one.
+
+    RPLHR-CT's files have no sidecar; the thickness comes from their folder (1 mm, 5 mm).
+    A sidecar beside the file (``case.json``, dcm2niix/BIDS ``SliceThickness``) wins.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+    thickness : float
+        mm.
+    """
+
+    path: Path
+    thickness: float
+
+    def read(self):
+        """:func:`t2tcore.io.read_series` of the file (float32 HU, slices ascending)."""
+        from t2tcore.io import read_series, sidecar_path
+
+        given = None if sidecar_path(self.path).is_file() else self.thickness
+        return read_series(self.path, thickness=given)
+
+
+def _read_source(src: NiftiSource):
+    return src.read()
+
+
+def _ldct_gc_group(root: Path, kernel: str, dose: str, split: str | None) -> StudyGroup:
     from t2tcore.data import pairs
     from t2tcore.io import read_series
 
+    if split is not None:
+        raise DatasetError(f"the ldct_gc layout has no splits (got split={split!r}); leave split unset")
     # data.pairs warns (SeriesWarning) about each patient that lacks one of the two series
     # and leaves it out: expected on partial downloads, so the warnings are kept as notes
     # that the chapter prints rather than shown as warnings.
@@ -100,11 +155,181 @@ def _ldct_gc_group(root: Path, kernel: str, dose: str) -> StudyGroup:
     return StudyGroup(kernel, dose, [(p, a, b) for p, a, b in found], notes, read_series)
 
 
-#: Dataset name -> function ``(root, kernel, dose) -> StudyGroup``.
-DATASETS: dict[str, Callable[[Path, str, str], StudyGroup]] = {"ldct_gc": _ldct_gc_group}
+#: The one group of RPLHR-CT: one kernel and one dose per case.
+RPLHR_KERNEL, RPLHR_DOSE = "RPLHR-CT", "one protocol"
 
 
-def load_group(data_root: str | os.PathLike, kernel: str, dose: str, *, dataset: str = "ldct_gc") -> StudyGroup:
+def _rplhr_ct_group(root: Path, kernel: str, dose: str, split: str | None) -> StudyGroup:
+    from t2tcore.data import rplhr
+
+    if (kernel, dose) != (RPLHR_KERNEL, RPLHR_DOSE):
+        raise DatasetError(f"RPLHR-CT has one kernel and one dose per case: use kernels=[{RPLHR_KERNEL!r}] and "
+                           f"doses=[{RPLHR_DOSE!r}] (or leave both unset), got {kernel!r}, {dose!r}")
+    split = "test" if split is None else split
+    if split not in rplhr.SPLITS:
+        raise DatasetError(f"RPLHR-CT split must be one of {', '.join(rplhr.SPLITS)}, got {split!r}")
+    found = rplhr.cases(root, split)
+    notes = []
+    for c in found:
+        if not c.paired:
+            have, missing = (rplhr.THIN_LABEL, rplhr.THICK_LABEL) if c.thin is not None else (rplhr.THICK_LABEL,
+                                                                                             rplhr.THIN_LABEL)
+            notes.append(f"{RPLHR_KERNEL} {split}: case {c.case} has a {have} volume and no {missing} one; left out")
+    entries = [(c.case, NiftiSource(c.thin, rplhr.THIN_MM), NiftiSource(c.thick, rplhr.THICK_MM))
+               for c in found if c.paired]
+    if not entries:
+        raise DatasetError(f"no complete {rplhr.THIN_LABEL}/{rplhr.THICK_LABEL} pair in the {split} split of "
+                           f"{rplhr.find_root(root)}; {rplhr.expected_layout_text()}")
+    return StudyGroup(kernel, dose, entries, notes, _read_source, ratio=rplhr.RATIO)
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """How a study reads one data set, and its defaults.
+
+    Attributes
+    ----------
+    name : str
+        The key in :data:`DATASETS`.
+    title : str
+        What the data set is, for sentences ("the 2016 LDCT Grand Challenge").
+    group : callable
+        ``group(root, kernel, dose, split) -> StudyGroup``.
+    kernels, doses : tuple of str
+        The groups a study runs on by default.
+    thickness : float
+        Thickness of the real thick slices, and so of the simulated ones, mm.
+    interval : float
+        Spacing of the real thick slices, mm.
+    splits : tuple of str
+        The splits a study can choose (first: the default); empty when there are none.
+    paper_kernels : dict or None
+        Our kernel -> the kernel of the paper's Table III set beside it. None: the same name
+        (the paper's own kernels).
+    calibration_patients : int or None
+        ``calibrated`` is fitted on at most this many other patients of a group (bounding
+        the series held in memory); None: all the others (leave-one-out).
+    """
+
+    name: str
+    title: str
+    group: Callable[[Path, str, str, str | None], StudyGroup]
+    kernels: tuple[str, ...]
+    doses: tuple[str, ...]
+    thickness: float
+    interval: float
+    splits: tuple[str, ...] = ()
+    paper_kernels: dict[str, str] | None = None
+    calibration_patients: int | None = None
+
+    def label(self, kernel: str, dose: str) -> str:
+        """A group's name in captions: ``"B30, full dose"``, ``"RPLHR-CT (one protocol)"``."""
+        if self.name == "rplhr_ct":
+            return f"{kernel} ({dose})"
+        return f"{kernel}, {dose} dose"
+
+    def resolve(self, kernels: Sequence[str] | None = None, doses: Sequence[str] | None = None,
+                thickness: float | None = None, interval: float | None = None, paper_kernel: str | None = None,
+                calibration_patients: int | None = None) -> tuple:
+        """A study's settings: each argument, or this data set's default where it is None.
+
+        Parameters
+        ----------
+        kernels, doses : sequence of str, optional
+        thickness, interval : float, optional
+            mm.
+        paper_kernel : str, optional
+            The paper's kernel set beside every one of ours.
+        calibration_patients : int, optional
+
+        Returns
+        -------
+        tuple
+            ``(kernels, doses, thickness, interval, paper_kernels, calibration_patients)``:
+            lists, floats, a dict ``our kernel -> paper kernel`` (None: the same names) and
+            an int or None.
+        """
+        kernels = list(self.kernels if kernels is None else kernels)
+        paper_kernels = self.paper_kernels if paper_kernel is None else dict.fromkeys(kernels, paper_kernel)
+        return (kernels, list(self.doses if doses is None else doses),
+                float(self.thickness if thickness is None else thickness),
+                float(self.interval if interval is None else interval), paper_kernels,
+                self.calibration_patients if calibration_patients is None else int(calibration_patients))
+
+
+#: Dataset name -> :class:`DatasetSpec`.
+DATASETS: dict[str, DatasetSpec] = {
+    "ldct_gc": DatasetSpec(
+        "ldct_gc", "the 2016 LDCT Grand Challenge", _ldct_gc_group, ("B30", "D45"), ("full", "quarter"), 3.0, 2.0),
+    "rplhr_ct": DatasetSpec(
+        "rplhr_ct", "RPLHR-CT (Yu et al., MICCAI 2022)", _rplhr_ct_group, (RPLHR_KERNEL,), (RPLHR_DOSE,), 5.0, 5.0,
+        splits=("test", "val", "train"), paper_kernels={RPLHR_KERNEL: "B30"}, calibration_patients=10),
+}
+
+
+def dataset_spec(dataset: str) -> DatasetSpec:
+    """The :class:`DatasetSpec` of a dataset name.
+
+    Raises
+    ------
+    DatasetError
+        Unknown dataset.
+    """
+    if dataset not in DATASETS:
+        raise DatasetError(f"unknown dataset {dataset!r}; known: {', '.join(DATASETS)}")
+    return DATASETS[dataset]
+
+
+def protocol_notes(dataset: str) -> str:
+    """Markdown: how a data set's own protocol differs from the chapter's, for the page beside Table III.
+
+    Empty for ``ldct_gc`` (the paper's own data set). For ``rplhr_ct``: what the group is,
+    the thicknesses, where the authors' pairing and metrics (their released code,
+    ``smilenaxx/RPLHR-CT``) differ from ours, and why their published numbers are not in
+    this table.
+    """
+    spec = dataset_spec(dataset)
+    if dataset != "rplhr_ct":
+        return ""
+    from t2tcore.data import rplhr
+
+    r = rplhr.RATIO
+    cal = spec.calibration_patients
+    return f"""**RPLHR-CT against our protocol.** RPLHR-CT (Yu et al., MICCAI 2022, LNCS 13436, pp. 344–353;
+data: Zenodo record 17239183) gives each chest CT as a real 1 mm and a real 5 mm reconstruction, with no
+kernel or dose label in the files, so this chapter has one group, `RPLHR-CT (one protocol)`. NIfTI
+stores no slice thickness: 1 mm and 5 mm come from the folder names. We simulate 5 mm slices: the index-based methods
+average groups of k = 5 thin slices; `proposed`, `gaussian_z` and `calibrated` are computed at the real
+5 mm positions given by the affines. `calibrated` is fitted on up to {cal} other cases of the split (the
+next ones in case order, wrapping around), never on the case it is tested on, so that only a few volumes
+are held in memory at once.
+
+* *Pairing.* The authors' loader pairs thick slice z with thin slices {r}z … {r}z+{r - 1} by index, never
+  by position (`code/utils/in_model.py`); for super-resolution it takes the thin target of thick slices
+  z_s … z_s+3 from thin slice {r}z_s+3 to {r}z_s+12, and the test code puts each predicted block from thin
+  slice {r}z_s+3 on. Our **count** alignment pairs the slices as they do (groups of {r}, one per real thick slice) wherever
+  a case has {r} times as many thin as thick slices; our **physical** alignment follows the affines. The
+  list below says, case by case, whether both hold and whether the affines put each thick slice
+  at the centre of its {r} thin slices.
+* *Metrics.* Their PSNR (`cal_psnr`, `code/utils/non_model.py`) is 20·log10(1/√MSE) over the whole volume
+  with a peak of 1: the code reads the voxel values as stored and clamps its predictions to [0, 1], so it
+  assumes volumes already scaled to [0, 1] (how HU map to that scale is not in the code). They leave out
+  five 1 mm slices at each end (`y[5:-5]`) and compute SSIM slice by slice with an 11 × 11 Gaussian
+  window (σ = 1.5, constants for a data range of 1, zero-padded borders included), averaged over slices.
+  Ours (`t2tcore.evaluation.metrics`): the `paper` convention min-max scales each volume to [−1, 1] on its
+  own (PSNR with a data range of 2, SSIM with 7 × 7 uniform windows in every slice, borders left out); the
+  `hu` convention keeps HU inside a body mask (range 2000 HU). We compare every real 5 mm slice inside the
+  1 mm coverage, with no crop. Our numbers are therefore not on their scale.
+* *Published numbers.* RPLHR-CT's published PSNR and SSIM (TVSRN and the CNN baselines) measure
+  super-resolved 1 mm volumes against the real 1 mm ones: they belong to Table IV (chapter 05), not to this
+  table, which compares simulated 5 mm volumes with the real 5 mm ones. We know of no published
+  simulation-fidelity number on RPLHR-CT; the paper's numbers beside ours are its Table III on the 2016
+  LDCT Grand Challenge (kernel {spec.paper_kernels[RPLHR_KERNEL]}, 1 mm → 3 mm, 10 patients): another data
+  set, thickness and kernel, so only the ranking of the methods can be compared."""
+
+
+def load_group(data_root: str | os.PathLike, kernel: str, dose: str, *, dataset: str = "ldct_gc",
+               split: str | None = None) -> StudyGroup:
     """The pairs of one kernel and dose in ``data_root`` (listed now, read when iterated).
 
     Parameters
@@ -112,9 +337,12 @@ def load_group(data_root: str | os.PathLike, kernel: str, dose: str, *, dataset:
     data_root : str or os.PathLike
         The data folder.
     kernel, dose : str
-        E.g. ``"B30"``, ``"full"``.
+        E.g. ``"B30"``, ``"full"`` (``ldct_gc``); ``"RPLHR-CT"``, ``"one protocol"``
+        (``rplhr_ct``).
     dataset : str
         A key of :data:`DATASETS`.
+    split : str, optional
+        ``rplhr_ct``: ``"test"`` (default), ``"val"`` or ``"train"``; ``ldct_gc`` has none.
 
     Returns
     -------
@@ -123,22 +351,21 @@ def load_group(data_root: str | os.PathLike, kernel: str, dose: str, *, dataset:
     Raises
     ------
     DatasetError
-        Unknown dataset.
+        Unknown dataset, kernel, dose or split, or no complete pair (``rplhr_ct``).
     T2TError
         From the layout: no pair found, a missing folder.
     """
-    if dataset not in DATASETS:
-        raise DatasetError(f"unknown dataset {dataset!r}; known: {', '.join(DATASETS)}")
-    return DATASETS[dataset](Path(data_root), kernel, dose)
+    return dataset_spec(dataset).group(Path(data_root), kernel, dose, split)
 
 
 def iter_groups(
-    data_root: str | os.PathLike, kernels: Sequence[str], doses: Sequence[str], *, dataset: str = "ldct_gc"
+    data_root: str | os.PathLike, kernels: Sequence[str], doses: Sequence[str], *, dataset: str = "ldct_gc",
+    split: str | None = None,
 ) -> Iterator[StudyGroup]:
     """:func:`load_group` for every kernel, then every dose (kernel-major, as the tables)."""
     for k in kernels:
         for d in doses:
-            yield load_group(data_root, k, d, dataset=dataset)
+            yield load_group(data_root, k, d, dataset=dataset, split=split)
 
 
 def book_root(start: str | os.PathLike | None = None) -> Path:
@@ -194,7 +421,7 @@ def resolve_data_root(data_root: str | os.PathLike | None, profile: str, *, root
 
 
 def describe_data(data_root: str | os.PathLike, *, dataset: str = "ldct_gc", detail: bool = True,
-                  plain: bool = False) -> str:
+                  plain: bool = False, split: str | None = None) -> str:
     """One Markdown phrase saying what data a chapter's numbers come from.
 
     Parameters
@@ -207,18 +434,25 @@ def describe_data(data_root: str | os.PathLike, *, dataset: str = "ldct_gc", det
         For a virtual cohort, add its image size and z length.
     plain : bool
         Plain text (no Markdown emphasis or code marks), e.g. for a table caption.
+    split : str, optional
+        ``rplhr_ct``: the split the chapter reads (default the test split).
 
     Returns
     -------
     str
         For a virtual cohort (a folder with ``cohort_manifest.json``): its profile, number of
-        test patients, t2t version and source hash; for real data: the dataset and folder.
+        test patients, t2t version and source hash; for a virtual RPLHR-CT-shaped tree
+        (:mod:`t2tcore.evaluation.rplhr_tree`): what made it; for real data: the dataset,
+        the split and number of case pairs (RPLHR-CT) and the folder.
     """
     from t2tcore.scanner import MANIFEST_NAME, read_manifest
 
     if plain:
-        return describe_data(data_root, dataset=dataset, detail=detail).replace("**", "").replace("`", "")
+        text = describe_data(data_root, dataset=dataset, detail=detail, split=split)
+        return text.replace("**", "").replace("`", "")
     root = Path(data_root)
+    if dataset == "rplhr_ct":
+        return _describe_rplhr(root, "test" if split is None else split, detail)
     if (root / MANIFEST_NAME).is_file():
         spec = read_manifest(root)["spec"]
         prof = spec["profile"]
@@ -228,5 +462,23 @@ def describe_data(data_root: str | os.PathLike, *, dataset: str = "ldct_gc", det
             f"{prof['n_test']} test patients, {size}t2t {spec['t2t_version']}, source hash {spec['source_sha256']}) "
             f"in `{root.name}`"
         )
-    names = {"ldct_gc": "the 2016 LDCT Grand Challenge"}
-    return f"**real data**: {names.get(dataset, dataset)} folder `{root}`"
+    title = DATASETS[dataset].title if dataset in DATASETS else dataset
+    return f"**real data**: {title} folder `{root}`"
+
+
+def _describe_rplhr(root: Path, split: str, detail: bool) -> str:
+    from t2tcore.data import rplhr
+    from t2tcore.evaluation.rplhr_tree import read_marker
+
+    base = rplhr.find_root(root)
+    n = len(rplhr.pairs(base, split))
+    info = read_marker(base)
+    if info is not None:
+        size = f"{info['image_size']}² pixels, {info['n_thin']} thin / {info['n_thick']} thick slices, " if detail else ""
+        shift = (", thick slices of " + ", ".join(f"{c} shifted {o:+g} mm" for c, o in info["thick_offset_mm"].items())
+                 if info.get("thick_offset_mm") else "")
+        return (f"a **virtual RPLHR-CT-shaped tree** (not RPLHR-CT data: 1 mm and 5 mm reconstructions of the same "
+                f"virtual scans, `t2tcore.evaluation.rplhr_tree`; {split} split, {n} case pairs, {size}"
+                f"seed {info['seed']}{shift}, t2t {info['t2t_version']}) in `{base.name}`")
+    return (f"**real data**: {DATASETS['rplhr_ct'].title}, Zenodo record 17239183, {split} split ({n} case pairs), "
+            f"folder `{base}`")

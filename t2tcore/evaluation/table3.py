@@ -23,12 +23,12 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from t2tcore.evaluation import fidelity, stats
+from t2tcore.evaluation import fidelity, pairing, stats
 
 __all__ = [
     "PAPER_METHODS",
@@ -40,6 +40,7 @@ __all__ = [
     "findings",
     "metric_columns",
     "misplacement",
+    "paper_source",
     "ranking_text",
     "ranking_vs_paper",
     "run_table3",
@@ -77,6 +78,10 @@ class Table3Result:
         Wall time of the loop and of FID.
     metrics : list of str
         The metric columns scored: ``psnr, rmse`` and ``ssim_<mode>`` per SSIM mode.
+    geometry : DataFrame
+        One row per kernel, dose and patient: ``kernel, dose, patient`` and the slice
+        geometry of :func:`t2tcore.evaluation.pairing.pair_geometry` (with the group's
+        index pairing, where its data set has one).
     """
 
     per_patient: pd.DataFrame
@@ -87,6 +92,7 @@ class Table3Result:
     seconds: float = 0.0
     fid_seconds: float = 0.0
     metrics: list[str] = field(default_factory=list)
+    geometry: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def metric_columns(ssim_modes: Sequence[str]) -> list[str]:
@@ -101,6 +107,12 @@ def _check_series(kernel, dose, patient, thick, thickness, interval) -> list[str
     if thick.spacing is not None and abs(thick.spacing - interval) > 0.05:
         out.append(f"{kernel} {dose} {patient}: real thick spacing {thick.spacing:g} mm, not {interval:g} mm")
     return out
+
+
+def _window(i: int, n: int, size: int) -> list[int]:
+    """The other patients ``calibrated`` is fitted on for patient ``i`` of ``n``: the ``size``
+    next ones, wrapping around, in group order (all others when ``size >= n - 1``)."""
+    return sorted((i + j) % n for j in range(1, min(size, n - 1) + 1))
 
 
 def run_table3(
@@ -118,6 +130,7 @@ def run_table3(
     fid_all_groups: bool = False,
     fig_patient: str | None = None,
     fid_device: str | None = None,
+    calibration_patients: int | None = None,
     progress: bool = False,
 ) -> Table3Result:
     """Every method's simulated thick volume against every patient's real thick volume.
@@ -125,13 +138,15 @@ def run_table3(
     Parameters
     ----------
     groups : iterable of StudyGroup
-        One per kernel and dose (:func:`t2tcore.evaluation.datasets.iter_groups`); each
-        group's series are read when the group is reached and released after it.
+        One per kernel and dose (:func:`t2tcore.evaluation.datasets.iter_groups`). Series
+        are read when needed and released when no longer needed: without ``calibrated``
+        one patient at a time; with it, the patient and those its profile is fitted on.
     methods : sequence of str
-        Simulation methods. ``"calibrated"`` is fitted per patient on the *other* patients
-        of the group (:func:`t2tcore.evaluation.fidelity.leave_one_out` of
-        :func:`t2tcore.simulation.fit_profile` with ``thickness`` and ``interval``); a group
-        with one patient has no ``calibrated`` rows (a note says so).
+        Simulation methods. ``"calibrated"`` is fitted per patient on *other* patients of
+        the group (:func:`t2tcore.simulation.fit_profile` with ``thickness`` and
+        ``interval``), never on the patient itself; a group with one patient, or a patient
+        whose profile cannot be fitted (series too short for its support), has no
+        ``calibrated`` rows (a note says so).
     thickness : float
         Simulated slice thickness, mm.
     interval : float
@@ -154,6 +169,11 @@ def run_table3(
         Patient whose aligned pairs are kept for Fig. 4 (default the first one).
     fid_device : str, optional
         Torch device of the FID network.
+    calibration_patients : int, optional
+        Fit each ``calibrated`` profile on at most this many other patients: the next ones
+        in group order, wrapping around (so at most ``calibration_patients + 1`` patients'
+        series are in memory). None: all other patients (leave-one-out,
+        :func:`t2tcore.evaluation.fidelity.leave_one_out`), every series of a group in memory.
     progress : bool
         Progress bars (per group over patients, and FID).
 
@@ -164,8 +184,11 @@ def run_table3(
     from t2tcore.progress import bar
     from t2tcore.simulation import fit_profile
 
+    if calibration_patients is not None and (int(calibration_patients) != calibration_patients
+                                             or calibration_patients < 1):
+        raise ValueError(f"calibration_patients must be a positive integer or None, got {calibration_patients!r}")
     methods = list(dict.fromkeys(methods))
-    rows, cal_info, notes = [], [], []
+    rows, cal_info, geo, notes = [], [], [], []
     fid_sets: dict[tuple[str, str], list] = {}
     fig4 = None
     first_group = None
@@ -175,44 +198,69 @@ def run_table3(
         if first_group is None:
             first_group = (k, d)
         notes += list(group.notes)
-        series = group.load()
-        for p, (thin, thick) in series.items():
-            notes += _check_series(k, d, p, thick, thickness, interval)
-        profiles: dict[str, Any] = {}
-        if "calibrated" in methods:
-            if len(series) < 2:
-                notes.append(f"{k} {d}: one patient only, no leave-one-out calibration")
-            else:
-                items = {p: (t.volume, t.positions, T.volume, T.positions) for p, (t, T) in series.items()}
-                profiles = fidelity.leave_one_out(
-                    items, lambda xs: fit_profile(xs, thickness=thickness, interval=interval)
-                )
-                for p, pr in profiles.items():
-                    cal_info.append({"kernel": k, "dose": d, "held_out": p, "fitted_on": len(series) - 1,
-                                     "fwhm_mm": pr.meta.get("fwhm_mm"), "radius_mm": pr.radius_mm,
-                                     "fit_rmse_hu": pr.meta.get("residual_rmse")})
+        names = group.patients
+        n = len(names)
+        cal = "calibrated" in methods and n >= 2
+        if "calibrated" in methods and not cal:
+            notes.append(f"{k} {d}: one patient only, no leave-one-out calibration")
+        size = 0 if not cal else (n - 1 if calibration_patients is None else int(calibration_patients))
+        cache: dict[int, tuple[Any, Any]] = {}
+        if calibration_patients is None and cal:  # every series at once, in order (as leave-one-out)
+            cache = dict(enumerate(group.load().values()))
+        for i, (thin, thick) in cache.items():
+            notes += _check_series(k, d, names[i], thick, thickness, interval)
         with_fid = fid and (fid_all_groups or (k, d) == first_group)
-        n_per = None if fid_max_slices is None else max(2, math.ceil(fid_max_slices / len(series)))
-        for p, (thin, thick) in bar(series.items(), total=len(series), desc=f"{k} {d}", enabled=progress):
-            ms = [m for m in methods if m != "calibrated" or p in profiles]
-            sims = fidelity.simulate_methods(thin, thick, ms, thickness=thickness, profile=profiles.get(p), sigma=sigma)
+        n_per = None if fid_max_slices is None else max(2, math.ceil(fid_max_slices / n))
+        for i in bar(range(n), total=n, desc=f"{k} {d}", enabled=progress):
+            need = [i] + (_window(i, n, size) if cal else [])
+            for j in [j for j in cache if j not in need]:
+                del cache[j]
+            for j in need:
+                if j not in cache:
+                    cache[j] = group.read_pair(j)
+                    if j >= i and not (calibration_patients is None and cal):
+                        notes += _check_series(k, d, names[j], cache[j][1], thickness, interval)
+            p, (thin, thick) = names[i], cache[i]
+            profile = None
+            if cal:
+                others = _window(i, n, size)
+                try:
+                    profile = fit_profile([(cache[j][0].volume, cache[j][0].positions, cache[j][1].volume,
+                                            cache[j][1].positions) for j in others], thickness=thickness,
+                                          interval=interval)
+                except ValueError as exc:  # e.g. series too short for the profile's support
+                    notes.append(f"{k} {d} {p}: no calibrated profile ({exc})")
+                else:
+                    cal_info.append({"kernel": k, "dose": d, "held_out": p, "fitted_on": len(others),
+                                     "fwhm_mm": profile.meta.get("fwhm_mm"), "radius_mm": profile.radius_mm,
+                                     "fit_rmse_hu": profile.meta.get("residual_rmse")})
+            ms = [m for m in methods if m != "calibrated" or profile is not None]
+            sims = fidelity.simulate_methods(thin, thick, ms, thickness=thickness, profile=profile, sigma=sigma)
             prs = fidelity.aligned_pairs(thin, thick, sims)
             for r in fidelity.evaluate_pairs(prs, conventions, ssim_modes=ssim_modes):
                 rows.append({"kernel": k, "dose": d, "patient": p, **r})
+            g = pairing.pair_geometry(thin, thick, ratio=group.ratio, pairs=prs)
+            geo.append({"kernel": k, "dose": d, "patient": p, **g})
+            if not g["hu_like"] and "hu" in conventions:
+                notes.append(f"{k} {d} {p}: voxel values span only {g['thick_min']:.4g} to {g['thick_max']:.4g} (thick), "
+                             "not HU: the hu convention's numbers (body mask, 2000 HU range) do not apply")
             if with_fid:
                 fid_sets.setdefault((k, d), []).append(fidelity.fid_slices(prs, n_per, convention=fid_convention))
             if fig4 is None and (fig_patient is None or p == fig_patient):
                 fig4 = {"kernel": k, "dose": d, "patient": p, "pairs": prs, "pixel_mm": thick.pixel_spacing[0]}
-            del sims, prs
-        del series
+            del sims, prs, thin, thick
+        cache.clear()
     seconds = time.perf_counter() - t0
     t1 = time.perf_counter()
     fid_df = None
-    if fid_sets:
-        fr = []
-        for (k, d), sets in fid_sets.items():
-            for r in fidelity.fid_rows(sets, convention=fid_convention, device=fid_device, progress=progress):
-                fr.append({"kernel": k, "dose": d, **r})
+    fr = []
+    for (k, d), sets in fid_sets.items():
+        if sum(s["reference"].shape[0] for s in sets) < 2:
+            notes.append(f"{k} {d}: fewer than 2 real thick slices in all, no FID")
+            continue
+        for r in fidelity.fid_rows(sets, convention=fid_convention, device=fid_device, progress=progress):
+            fr.append({"kernel": k, "dose": d, **r})
+    if fr:
         fid_df = pd.DataFrame(fr)
     cal_cols = ["kernel", "dose", "held_out", "fitted_on", "fwhm_mm", "radius_mm", "fit_rmse_hu"]
     return Table3Result(
@@ -224,6 +272,7 @@ def run_table3(
         seconds=seconds,
         fid_seconds=time.perf_counter() - t1 if fid_sets else 0.0,
         metrics=metric_columns(ssim_modes),
+        geometry=pd.DataFrame(geo),
     )
 
 
@@ -256,9 +305,29 @@ def summary(per_patient: pd.DataFrame, metrics: Sequence[str], convention: str =
     return stats.summary_stats(sel, list(metrics), group_cols=("kernel", "dose", "alignment"))
 
 
+def paper_source(paper_kernels: Mapping[str, str] | None = None) -> str:
+    """Where the paper's numbers beside ours come from, for a table caption.
+
+    Parameters
+    ----------
+    paper_kernels : mapping, optional
+        Our kernel -> the paper's kernel set beside it, for a data set with kernels of its
+        own (None: the paper's own kernels, the same names).
+    """
+    if not paper_kernels:
+        return "paper: 10 patients"
+    pk = ", ".join(dict.fromkeys(paper_kernels.values()))
+    return f"paper ({pk}): its Table III, 10 patients of the 2016 LDCT Grand Challenge, 1 mm → 3 mm"
+
+
 def _method_order(methods: Iterable[str]) -> list[str]:
     ms = list(dict.fromkeys(methods))
     return [m for m in PAPER_METHODS if m in ms] + [m for m in ms if m not in PAPER_METHODS]
+
+
+def _paper_kernel(kernel: str, paper_kernels: Mapping[str, str] | None) -> str:
+    """The kernel of the paper's Table III set beside our ``kernel`` (the same name by default)."""
+    return kernel if paper_kernels is None else paper_kernels.get(kernel, kernel)
 
 
 def _paper_best(paper: pd.DataFrame, kernel: str, metric: str) -> str:
@@ -276,11 +345,14 @@ def compact_table(
     ssim_col: str = "ssim_2d",
     decimals: int = 4,
     paper: pd.DataFrame | None = None,
+    paper_kernel: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The paper's Table III for one kernel and dose: ours beside the paper's, per method.
 
     Rows are ``(method, source)``: the paper's row (``"paper"``; its four methods only,
-    kernels D45 and B30), then ours in each alignment (``"count"``, ``"physical"``). Columns are PSNR, RMSE, SSIM and FID. Cells are
+    kernels D45 and B30; ``"paper (<kernel>)"`` when ``paper_kernel`` sets another kernel's
+    rows beside ours), then ours in each alignment (``"count"``, ``"physical"``). Columns
+    are PSNR, RMSE, SSIM and FID. Cells are
     "mean ± std" with † where the paired test against ``proposed`` gives p < 0.05 (the
     paper's †, or ours). Bold: the best method of each column within each source (ours: of
     every method we ran). Our FID is one value per group over all patients (count
@@ -300,6 +372,9 @@ def compact_table(
     decimals : int
     paper : DataFrame, optional
         Default :func:`t2tcore.evaluation.stats.paper_table3`.
+    paper_kernel : str, optional
+        The paper's kernel whose rows stand beside ours (default ``kernel``; e.g. ``"B30"``
+        for a data set with kernels of its own). None of the paper's rows if it has none.
 
     Returns
     -------
@@ -314,19 +389,21 @@ def compact_table(
     if ours.empty:
         raise ValueError(f"no statistics for kernel {kernel!r} and dose {dose!r}")
     cols = {"psnr": "psnr", "rmse": "rmse", "ssim": ssim_col}
-    in_paper = kernel in set(paper["kernel"])
+    pk = kernel if paper_kernel is None else paper_kernel
+    in_paper = pk in set(paper["kernel"])
+    source = "paper" if pk == kernel else f"paper ({pk})"
     fid_g = None
     if fid is not None and len(fid):
         fid_g = fid[(fid["kernel"] == kernel) & (fid["dose"] == dose)].set_index("method")["fid"]
     cells, bold = {}, {}
     for m in _method_order(ours["method"]):
         if in_paper and m in PAPER_METHODS:
-            key = (m, "paper")
+            key = (m, source)
             cells[key], bold[key] = {}, {}
             for pm in (*_PAPER_METRICS, "fid"):
-                r = paper[(paper["kernel"] == kernel) & (paper["method"] == m) & (paper["metric"] == pm)].iloc[0]
+                r = paper[(paper["kernel"] == pk) & (paper["method"] == m) & (paper["metric"] == pm)].iloc[0]
                 cells[key][_LABELS[pm]] = mean_std(r["mean"], r["std"], decimals) + (DAGGER if r["significant"] else "")
-                bold[key][_LABELS[pm]] = m == _paper_best(paper, kernel, pm)
+                bold[key][_LABELS[pm]] = m == _paper_best(paper, pk, pm)
         for a in alignments:
             key = (m, a)
             cells[key], bold[key] = {}, {}
@@ -357,11 +434,14 @@ def beside_paper(
     *,
     ssim_col: str = "ssim_2d",
     paper: pd.DataFrame | None = None,
+    paper_kernels: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Every number of ours beside the paper's: one row per kernel, metric and method.
 
     Columns: ``paper`` and ``ours <dose> <alignment>`` for each dose and alignment, as
-    "mean ± std" strings (4 decimals). Kernels the paper does not have are left out.
+    "mean ± std" strings (4 decimals). Kernels the paper does not have are left out, unless
+    ``paper_kernels`` maps them to one of the paper's (then a ``paper kernel`` column says
+    which kernel's numbers stand beside ours).
 
     Returns
     -------
@@ -373,11 +453,14 @@ def beside_paper(
     paper = stats.paper_table3() if paper is None else paper
     cols = {"psnr": "psnr", "rmse": "rmse", "ssim": ssim_col}
     side = []
-    for k in [k for k in kernels if k in set(paper["kernel"])]:
+    for k in [k for k in kernels if _paper_kernel(k, paper_kernels) in set(paper["kernel"])]:
+        pk = _paper_kernel(k, paper_kernels)
         for pm, om in cols.items():
             for meth in list(PAPER_METHODS) + [m for m in methods if m not in PAPER_METHODS]:
                 row = {"kernel": k, "metric": pm, "method": meth}
-                pr = paper[(paper["kernel"] == k) & (paper["metric"] == pm) & (paper["method"] == meth)]
+                if paper_kernels is not None:
+                    row["paper kernel"] = pk
+                pr = paper[(paper["kernel"] == pk) & (paper["metric"] == pm) & (paper["method"] == meth)]
                 row["paper"] = mean_std(pr["mean"].iloc[0], pr["std"].iloc[0]) if len(pr) else ""
                 for d in doses:
                     for a in fidelity.ALIGNMENTS:
@@ -396,6 +479,7 @@ def ranking_vs_paper(
     *,
     ssim_col: str = "ssim_2d",
     paper: pd.DataFrame | None = None,
+    paper_kernels: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Best method per kernel, dose, alignment and metric, in ours and in the paper.
 
@@ -403,6 +487,10 @@ def ranking_vs_paper(
     ``proposed`` is first, its margin over the best other method (positive = ``proposed``
     better; dB for PSNR, the metric's unit otherwise), ours' runner-up and whether our paired
     test separates ``proposed`` from it (p < 0.05), and the best of *all* our methods.
+
+    ``paper_kernels`` maps our kernels to the paper's kernel they are compared with
+    (default: the same name; kernels the paper does not have are left out); with it, a
+    ``paper kernel`` column says which.
 
     Returns
     -------
@@ -412,11 +500,12 @@ def ranking_vs_paper(
     paper = stats.paper_table3() if paper is None else paper
     cols = {"psnr": "psnr", "rmse": "rmse", "ssim": ssim_col}
     out = []
-    for k in [k for k in kernels if k in set(paper["kernel"])]:
+    for k in [k for k in kernels if _paper_kernel(k, paper_kernels) in set(paper["kernel"])]:
+        pk = _paper_kernel(k, paper_kernels)
         for pm, om in cols.items():
             hib = stats.higher_is_better(pm)
             sign = 1.0 if hib else -1.0
-            pp = paper[(paper["kernel"] == k) & (paper["metric"] == pm)].set_index("method")["mean"]
+            pp = paper[(paper["kernel"] == pk) & (paper["metric"] == pm)].set_index("method")["mean"]
             p_best = pp.idxmax() if hib else pp.idxmin()
             p_margin = sign * (pp["proposed"] - pp.drop("proposed").agg("max" if hib else "min"))
             for d in doses:
@@ -432,6 +521,7 @@ def ranking_vs_paper(
                     runner = oo.drop("proposed").idxmax() if hib else oo.drop("proposed").idxmin()
                     out.append({
                         "kernel": k, "dose": d, "alignment": a, "metric": pm,
+                        **({} if paper_kernels is None else {"paper kernel": pk}),
                         "paper best": p_best, "ours best": o_best,
                         "proposed first (paper)": p_best == "proposed", "proposed first (ours)": o_best == "proposed",
                         "margin (paper)": p_margin, "margin (ours)": o_margin,
@@ -522,13 +612,18 @@ def findings(rank: pd.DataFrame, n_patients: int) -> str:
     return "; ".join(parts) + ". " + tail
 
 
-def fid_text(fid_df: pd.DataFrame, paper: pd.DataFrame | None = None) -> str:
+def fid_text(fid_df: pd.DataFrame, paper: pd.DataFrame | None = None,
+             paper_kernels: Mapping[str, str] | None = None) -> str:
     """Markdown lines per FID group: the lowest FID of the paper's methods, ours and the paper's.
 
     Parameters
     ----------
     fid_df : DataFrame
         :attr:`Table3Result.fid`.
+    paper : DataFrame, optional
+        Default :func:`t2tcore.evaluation.stats.paper_table3`.
+    paper_kernels : mapping, optional
+        Our kernel -> the paper's kernel it is compared with (default the same name).
 
     Returns
     -------
@@ -538,10 +633,11 @@ def fid_text(fid_df: pd.DataFrame, paper: pd.DataFrame | None = None) -> str:
     lines = []
     for (k, d), g in fid_df.groupby(["kernel", "dose"], sort=False):
         g4 = g[g["method"].isin(PAPER_METHODS)].set_index("method")["fid"]
-        pp = paper[(paper["kernel"] == k) & (paper["metric"] == "fid")].set_index("method")["mean"]
+        pk = _paper_kernel(k, paper_kernels)
+        pp = paper[(paper["kernel"] == pk) & (paper["metric"] == "fid")].set_index("method")["mean"]
         lines.append(
             f"* {k} {d} ({g['n_slices'].iloc[0]} slices of {g['n_patients'].iloc[0]} patients per set): lowest FID of "
-            f"the paper's four methods in ours: `{g4.idxmin() if len(g4) else 'n/a'}`; in the paper ({k}): "
+            f"the paper's four methods in ours: `{g4.idxmin() if len(g4) else 'n/a'}`; in the paper ({pk}): "
             f"`{pp.idxmin() if len(pp) else 'n/a'}`. Ours, low to high: "
             + ", ".join(f"{m} {v:.2f}" for m, v in g.set_index("method")["fid"].sort_values().items()) + "."
         )

@@ -84,3 +84,106 @@ def test_describe_data_names_real_data_and_a_virtual_cohort(tmp_path):
     assert text.startswith("the **virtual cohort** of profile `smoke`")
     assert "2 test patients, 128² pixels, 40.0 mm along z, t2t 0.1.0, source hash abc123" in text
     assert "pixels" not in datasets.describe_data(tmp_path, detail=False)
+
+
+# --------------------------------------------------------------------------- RPLHR-CT
+
+
+def _write_rplhr_case(root, split, case, *, n_thick=2, sidecar_thickness=None):
+    """One 1 mm / 5 mm NIfTI pair as RPLHR-CT ships it (no JSON sidecar unless asked)."""
+    from t2tcore.data import rplhr
+    from t2tcore.io import sidecar_path
+
+    thin = _series(5 * n_thick, 1.0, sidecar_thickness or 1.0, 0.0)
+    thick = Series.from_array(np.full((n_thick, 8, 8), 50.0, np.float32), 2.0 + 5.0 * np.arange(n_thick), (0.7, 0.7),
+                              sidecar_thickness or 5.0)
+    paths = rplhr.case_paths(root, split, case)
+    for s, p in zip((thin, thick), paths):
+        write_series(s, p)
+        if sidecar_thickness is None:
+            sidecar_path(p).unlink()
+    return paths
+
+
+def test_rplhr_ct_group_reads_the_test_split_with_the_folder_thicknesses(tmp_path):
+    import warnings
+
+    from t2tcore.errors import SeriesWarning
+
+    root = tmp_path / "download" / "RPLHR-CT"
+    _write_rplhr_case(root, "test", "b")
+    _write_rplhr_case(root, "test", "a", n_thick=3)
+    _write_rplhr_case(root, "train", "t")
+    _write_rplhr_case(root, "test", "c")[1].unlink()  # case c has no 5 mm volume
+    (g,) = list(datasets.iter_groups(tmp_path, ["RPLHR-CT"], ["one protocol"], dataset="rplhr_ct"))
+    assert (g.kernel, g.dose, g.patients, g.ratio) == ("RPLHR-CT", "one protocol", ["a", "b"], 5)
+    assert g.notes == ["RPLHR-CT test: case c has a 1mm volume and no 5mm one; left out"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SeriesWarning)  # no "no slice thickness" warning: the folder gives it
+        thin, thick = g.read_pair(0)
+    assert (thin.thickness, thick.thickness) == (1.0, 5.0) and (thin.shape[0], thick.shape[0]) == (15, 3)
+    np.testing.assert_allclose(thick.positions, [2.0, 7.0, 12.0])
+    assert [p for p, _, _ in g] == ["a", "b"]
+    # another split
+    (t,) = list(datasets.iter_groups(root, ["RPLHR-CT"], ["one protocol"], dataset="rplhr_ct", split="train"))
+    assert t.patients == ["t"]
+    # a JSON sidecar beside a file wins over the folder's thickness
+    _write_rplhr_case(root, "val", "v", sidecar_thickness=1.25)
+    v = datasets.load_group(root, "RPLHR-CT", "one protocol", dataset="rplhr_ct", split="val")
+    assert [s.thickness for s in v.read_pair(0)] == [1.25, 1.25]
+
+
+def test_rplhr_ct_group_errors_are_clear(tmp_path):
+    _write_rplhr_case(tmp_path, "test", "a")
+    with pytest.raises(datasets.DatasetError, match="one kernel and one dose per case"):
+        datasets.load_group(tmp_path, "B30", "full", dataset="rplhr_ct")
+    with pytest.raises(datasets.DatasetError, match="split must be one of train, val, test"):
+        datasets.load_group(tmp_path, "RPLHR-CT", "one protocol", dataset="rplhr_ct", split="validation")
+    with pytest.raises(datasets.DatasetError, match="no complete 1mm/5mm pair in the val split"):
+        datasets.load_group(tmp_path, "RPLHR-CT", "one protocol", dataset="rplhr_ct", split="val")
+    with pytest.raises(T2TError, match="no RPLHR-CT tree"):
+        datasets.load_group(tmp_path / "test", "RPLHR-CT", "one protocol", dataset="rplhr_ct")
+    with pytest.raises(datasets.DatasetError, match="ldct_gc layout has no splits"):
+        datasets.load_group(tmp_path, "B30", "full", split="test")
+
+
+def test_dataset_specs_give_each_data_set_its_defaults():
+    gc = datasets.dataset_spec("ldct_gc")
+    # the chapter's defaults before datasets had specs: B30/D45, full/quarter, 3 mm every 2 mm
+    assert gc.resolve() == (["B30", "D45"], ["full", "quarter"], 3.0, 2.0, None, None)
+    assert gc.resolve(["D45"], None, 5, None, "B30", 4) == (["D45"], ["full", "quarter"], 5.0, 2.0, {"D45": "B30"}, 4)
+    assert gc.label("B30", "full") == "B30, full dose"
+    rp = datasets.dataset_spec("rplhr_ct")
+    assert rp.resolve() == (["RPLHR-CT"], ["one protocol"], 5.0, 5.0, {"RPLHR-CT": "B30"}, 10)
+    assert rp.label("RPLHR-CT", "one protocol") == "RPLHR-CT (one protocol)"
+    with pytest.raises(datasets.DatasetError, match="unknown dataset 'x'; known: ldct_gc, rplhr_ct"):
+        datasets.dataset_spec("x")
+
+
+def test_describe_data_says_which_rplhr_tree_it_is(tmp_path):
+    from t2tcore.evaluation.rplhr_tree import MARKER
+
+    root = tmp_path / "RPLHR-CT"
+    _write_rplhr_case(root, "test", "a")
+    _write_rplhr_case(root, "test", "b")
+    text = datasets.describe_data(tmp_path, dataset="rplhr_ct")
+    assert text == (f"**real data**: RPLHR-CT (Yu et al., MICCAI 2022), Zenodo record 17239183, test split (2 case "
+                    f"pairs), folder `{root}`")
+    assert "val split (0 case pairs)" in datasets.describe_data(tmp_path, dataset="rplhr_ct", split="val")
+    import json
+
+    (root / MARKER).write_text(json.dumps({"image_size": 8, "n_thin": 10, "n_thick": 2, "seed": 3, "t2t_version": "9",
+                                           "thick_offset_mm": {"b": -2.0}}))
+    text = datasets.describe_data(tmp_path, dataset="rplhr_ct", plain=True)
+    assert text.startswith("a virtual RPLHR-CT-shaped tree (not RPLHR-CT data")
+    assert "test split, 2 case pairs, 8² pixels, 10 thin / 2 thick slices, seed 3, thick slices of b shifted -2 mm" in text
+    assert "*" not in text and "`" not in text
+
+
+def test_protocol_notes_state_where_rplhr_ct_differs():
+    assert datasets.protocol_notes("ldct_gc") == ""
+    text = datasets.protocol_notes("rplhr_ct")
+    for needle in ("LNCS 13436, pp. 344–353", "Zenodo record 17239183", "thin slices 5z … 5z+4", "5z_s+3",
+                   "`y[5:-5]`", "11 × 11 Gaussian", "peak of 1", "Table IV (chapter 05)", "kernel B30",
+                   "up to 10 other cases"):
+        assert needle in text, needle

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from t2tcore.evaluation import fidelity, stats, table3
+from t2tcore.evaluation import fidelity, pairing, stats, table3
 from t2tcore.evaluation.datasets import StudyGroup
 from t2tcore.io import Series
 from t2tcore.simulation import fit_profile
@@ -184,3 +184,138 @@ def test_misplacement_and_fig4_panels_from_aligned_pairs():
     assert panels["limit"] == want_lim
     with pytest.raises(ValueError, match="not among the compared slices"):
         table3.fig4_panels(pairs, fig_slice=10_000)
+
+
+# --------------------------------------------------------------------------- memory, windows, other data sets
+
+
+def test_run_table3_reads_one_patient_at_a_time_without_calibrated(monkeypatch):
+    events = []
+    series = _groups(3)[0].load()
+
+    def read(src):
+        events.append(f"read {src}")
+        return series[src[:-1]][0 if src[-1] == "a" else 1]
+
+    real = fidelity.simulate_methods
+
+    def simulate(thin, *args, **kw):
+        events.append("simulate")
+        return real(thin, *args, **kw)
+
+    monkeypatch.setattr(fidelity, "simulate_methods", simulate)
+    g = StudyGroup("B30", "full", [(p, p + "a", p + "b") for p in series], read=read)
+    res = table3.run_table3([g], ["proposed", "average"], fid=False)
+    # each pair is read when its turn comes, never before: one patient's series in memory
+    assert events == ["read P0a", "read P0b", "simulate", "read P1a", "read P1b", "simulate",
+                      "read P2a", "read P2b", "simulate"]
+    want = table3.run_table3(_groups(3), ["proposed", "average"], fid=False).per_patient
+    pd.testing.assert_frame_equal(res.per_patient, want)
+
+
+def test_run_table3_calibrates_on_a_window_of_the_next_patients():
+    groups = _groups(4)
+    series = groups[0].load()
+    names = list(series)
+    res = table3.run_table3(groups, ["proposed", "calibrated"], fid=False, calibration_patients=2)
+    assert list(res.calibration["fitted_on"]) == [2, 2, 2, 2]
+    rows = res.per_patient[(res.per_patient["method"] == "calibrated") & (res.per_patient["convention"] == "paper")
+                           & (res.per_patient["alignment"] == "physical")]
+    for i, p in enumerate(names):
+        others = sorted([(i + 1) % 4, (i + 2) % 4])  # P0: P1, P2; ... P3: P0, P1 (wrapping around)
+        prof = fit_profile([(series[names[j]][0].volume, series[names[j]][0].positions, series[names[j]][1].volume,
+                             series[names[j]][1].positions) for j in others], thickness=3.0, interval=2.0)
+        thin, thick = series[p]
+        sims = fidelity.simulate_methods(thin, thick, ["calibrated"], thickness=3.0, profile=prof)
+        (want,) = [r for r in fidelity.evaluate_pairs(fidelity.aligned_pairs(thin, thick, sims, ["physical"]),
+                                                      ("paper",))]
+        assert rows[rows["patient"] == p]["psnr"].iloc[0] == pytest.approx(want["psnr"], rel=1e-12)
+    # a window as large as the group is leave-one-out
+    loo = table3.run_table3(_groups(3), ["calibrated"], fid=False)
+    big = table3.run_table3(_groups(3), ["calibrated"], fid=False, calibration_patients=10)
+    pd.testing.assert_frame_equal(loo.per_patient, big.per_patient)
+    pd.testing.assert_frame_equal(loo.calibration, big.calibration)
+    with pytest.raises(ValueError, match="calibration_patients"):
+        table3.run_table3(_groups(2), ["calibrated"], fid=False, calibration_patients=0)
+
+
+def test_run_table3_skips_fid_with_fewer_than_two_slices_and_records_geometry():
+    rng = np.random.default_rng(0)
+    thin = Series.from_array(rng.normal(0, 100, (5, 8, 8)).astype(np.float32) - 500, np.arange(5.0), (0.7, 0.7), 1.0)
+    thick = Series.from_array(np.arange(64, dtype=np.float32).reshape(1, 8, 8), [2.0], (0.7, 0.7), 5.0)
+    res = table3.run_table3([StudyGroup("X", "y", [("P", thin, thick), ("Q", thin, thick)], ratio=5)],
+                            ["proposed", "average", "calibrated"], thickness=5.0, interval=5.0, fid=False)
+    # too short for a calibrated profile: a note, no calibrated rows, no crash
+    assert "X y P: no calibrated profile (every thick series has one slice: give radius_mm)" in res.notes
+    # 0..63 cannot be HU: said once per patient
+    assert sum("not HU: the hu convention's numbers" in n for n in res.notes) == 2
+    assert "calibrated" not in set(res.per_patient["method"]) and res.calibration.empty
+    res = table3.run_table3([StudyGroup("X", "y", [("P", thin, thick)], ratio=5)], ["proposed", "average"],
+                            thickness=5.0, interval=5.0, fid=True)
+    assert res.fid is None and "X y: fewer than 2 real thick slices in all, no FID" in res.notes
+    g = res.geometry.iloc[0]
+    assert (g["kernel"], g["patient"], g["n_thin"], g["n_thick"], g["ratio"]) == ("X", "P", 5, 1, 5)
+    assert g["index_agrees"] and g["count_is_index"]
+
+
+def test_paper_kernels_set_the_papers_rows_beside_another_data_sets_kernel():
+    v = {}
+    for a in ("count", "physical"):
+        for m, psnr in (("proposed", 50.0), ("average", 45.0), ("direct", 40.0)):
+            v[(a, m, "psnr")] = (psnr, 1.0, False, m == "proposed")
+            v[(a, m, "rmse")] = (0.01, 0.001, False, False)
+            v[(a, m, "ssim_2d")] = (0.9, 0.01, False, False)
+    summ = _stats(v).assign(kernel="RPLHR-CT", dose="one protocol")
+    assert table3.compact_table(summ, "RPLHR-CT", "one protocol")[0].index.get_level_values("source").tolist() == [
+        "count", "physical"] * 3  # no paper kernel: ours only
+    cells, bold = table3.compact_table(summ, "RPLHR-CT", "one protocol", paper_kernel="B30")
+    assert cells.loc[("average", "paper (B30)"), "PSNR"] == "42.0079 ± 2.8809†"
+    assert bold.loc[("proposed", "paper (B30)")].all()
+    pk = {"RPLHR-CT": "B30"}
+    assert table3.ranking_vs_paper(summ, ["RPLHR-CT"], ["one protocol"]).empty
+    rank = table3.ranking_vs_paper(summ, ["RPLHR-CT"], ["one protocol"], paper_kernels=pk)
+    assert len(rank) == 6 and set(rank["paper kernel"]) == {"B30"} and set(rank["kernel"]) == {"RPLHR-CT"}
+    paper = stats.paper_table3().query("kernel == 'B30' and metric == 'psnr'").set_index("method")["mean"]
+    psnr = rank[(rank["metric"] == "psnr") & (rank["alignment"] == "count")].iloc[0]
+    assert psnr["margin (paper)"] == pytest.approx(paper["proposed"] - paper["average"])
+    side = table3.beside_paper(summ, ["RPLHR-CT"], ["one protocol"], ["proposed"], paper_kernels=pk)
+    assert side.loc[("RPLHR-CT", "psnr", "average"), "paper"] == "42.0079 ± 2.8809"
+    assert side.loc[("RPLHR-CT", "psnr", "average"), "paper kernel"] == "B30"
+    assert "paper kernel" not in table3.beside_paper(_stats(v), ["B30"], ["full"], ["proposed"]).columns
+    fid = pd.DataFrame({"kernel": ["RPLHR-CT"] * 2, "dose": ["one protocol"] * 2, "method": ["proposed", "average"],
+                        "fid": [3.0, 2.0], "n_slices": [20, 20], "n_patients": [2, 2]})
+    assert "in the paper (B30): `proposed`" in table3.fid_text(fid, paper_kernels=pk)
+    assert table3.paper_source() == "paper: 10 patients"
+    assert table3.paper_source(pk).startswith("paper (B30): its Table III, 10 patients of the 2016 LDCT Grand Challenge")
+
+
+def test_the_table3_driver_on_a_tiny_rplhr_tree(rplhr_tree):
+    from t2tcore.evaluation.datasets import dataset_spec, iter_groups
+
+    kernels, doses, thickness, interval, _, _ = dataset_spec("rplhr_ct").resolve()
+    methods = ["proposed", "direct", "average", "gaussian", "gaussian_z", "calibrated"]
+    res = table3.run_table3(iter_groups(rplhr_tree, kernels, doses, dataset="rplhr_ct"), methods,
+                            thickness=thickness, interval=interval, fid=False, calibration_patients=1)
+    df = res.per_patient
+    assert set(df["patient"]) == {"case000", "case001", "case002"} and set(df["method"]) == set(methods)
+    assert res.notes == [] and list(res.calibration["fitted_on"]) == [1, 1, 1]
+    geo = res.geometry.set_index("patient")
+    assert geo["ratio_holds"].all() and geo["count_is_index"].all() and geo["hu_like"].all()
+    assert geo.loc["case002", "offset_mean_mm"] == pytest.approx(-2.0, abs=1e-4)
+    assert geo["index_agrees"].tolist() == [True, True, False]
+    metric_cols = ["psnr", "rmse", "ssim_2d", "n_slices"]
+    for p in ("case000", "case001"):  # where the affines agree with 5z..5z+4 both alignments are the same
+        d = df[df["patient"] == p].set_index(["method", "convention", "alignment"])[metric_cols]
+        c = d.xs("count", level="alignment")
+        pd.testing.assert_frame_equal(c, d.xs("physical", level="alignment"))
+        assert (c["n_slices"] == 7).all()
+    # case002: the thick slices sit 2 mm below their groups' centres; the first one lies outside the index-based
+    # stacks' coverage, so the physical alignment compares six slices and the count alignment (the loader's) seven
+    d = df[(df["patient"] == "case002") & (df["convention"] == "paper")].set_index(["method", "alignment"])
+    assert (d.xs("physical", level="alignment")["n_slices"] == 6).all()
+    assert (d.xs("count", level="alignment")["n_slices"] == 7).all()
+    text = pairing.pairing_text(res.geometry)
+    assert "In 2 of 3 cases the positions agree" in text and "case002 (-2.00 mm for every slice)" in text
+    summ = table3.summary(df, res.metrics)
+    cells, _ = table3.compact_table(summ, "RPLHR-CT", "one protocol", paper_kernel="B30")
+    assert len(cells) == 4 + 6 * 2 and not (cells == "").any().any()
