@@ -1,9 +1,17 @@
-"""Helpers shared by the sub-commands: argument types, naming a series, matching positions."""
+"""Helpers shared by the sub-commands: argument types, lazy choices, naming a series,
+matching positions.
+
+Every command module is imported to build the parser (:func:`t2tcore.cli._build_parser`),
+so they import nothing heavy at module level or in ``add_parser``: ``t2t --version`` and
+``t2t simulate`` do not pay for what they do not use (tests/cli/test_startup.py).
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import warnings
+from collections.abc import Sequence
 
 from t2tcore.errors import T2TError
 
@@ -17,6 +25,57 @@ def positive_mm(text: str) -> float:
         raise argparse.ArgumentTypeError(f"must be > 0 (mm), got {text}")
     return value
 
+
+class LazyChoices(Sequence):
+    """The ``choices`` of an argument, read from ``module.attribute`` tuples on first use.
+
+    argparse only looks at choices to check a value given on the command line or to print
+    help, so a parser built with these imports nothing (e.g. the simulation package for its
+    method names) until then.
+
+    Examples
+    --------
+    >>> LazyChoices("t2tcore.simulation.simulate", "METHODS", "PROFILE_METHODS")  # doctest: +SKIP
+    """
+
+    def __init__(self, module: str, *attributes: str) -> None:
+        self._module, self._attributes = module, attributes
+        self._values: tuple | None = None
+
+    def _load(self) -> tuple:
+        if self._values is None:
+            mod = importlib.import_module(self._module)
+            self._values = tuple(v for a in self._attributes for v in getattr(mod, a))
+        return self._values
+
+    def __getitem__(self, i):
+        return self._load()[i]
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+    def __contains__(self, value) -> bool:
+        return value in self._load()
+
+    def __iter__(self):
+        return iter(self._load())
+
+
+def deferred_help(**fields) -> type[argparse.HelpFormatter]:
+    """A help formatter that fills ``{field}`` in help texts with ``fields[field]()``,
+    called only when help is printed (e.g. the manifest names, which need the data package).
+    Give it to ``add_parser(..., formatter_class=deferred_help(...))``."""
+
+    class DeferredHelpFormatter(argparse.HelpFormatter):
+        def _get_help_string(self, action):
+            text = super()._get_help_string(action) or ""
+            for name, make in fields.items():
+                token = "{" + name + "}"
+                if token in text:
+                    text = text.replace(token, make())
+            return text
+
+    return DeferredHelpFormatter
 
 
 SERIES_PATH_HELP = "a DICOM folder (searched recursively) or a NIfTI file (.nii, .nii.gz)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 
 from t2tcore import __version__
-from t2tcore.cli._common import SERIES_PATH_HELP, match_positions, positive_mm, series_name
+from t2tcore.cli._common import SERIES_PATH_HELP, LazyChoices, match_positions, positive_mm, series_name
 from t2tcore.errors import T2TError
 
 # Index-based baselines of t2tcore.simulation.simulate: they take the thin SliceThickness and place
@@ -14,8 +14,6 @@ _INDEX_METHODS = ("direct", "average", "gaussian")
 
 
 def _add_simulate(subparsers) -> None:
-    from t2tcore.simulation.simulate import METHODS, PROFILE_METHODS
-
     p = subparsers.add_parser(
         "simulate",
         help="simulate a thick-slice series (DICOM or NIfTI) from a thin-slice one",
@@ -46,10 +44,12 @@ def _add_simulate(subparsers) -> None:
     p.add_argument(
         "--method",
         default="proposed",
-        choices=METHODS + PROFILE_METHODS,
-        help="proposed (default: Algorithms 1 and 2 of the paper), gaussian_z (Gaussian along z, FWHM = thickness), "
-        "or the index-based baselines direct, average, gaussian (groups of round(thickness / thin SliceThickness) "
-        "slices)",
+        # without a metavar argparse lists the choices (importing the simulation package) as it builds the parser
+        metavar="METHOD",
+        choices=LazyChoices("t2tcore.simulation.simulate", "METHODS", "PROFILE_METHODS"),
+        help="one of %(choices)s: proposed (default: Algorithms 1 and 2 of the paper), gaussian_z (Gaussian along z, "
+        "FWHM = thickness), the index-based baselines direct, average, gaussian (groups of round(thickness / thin "
+        "SliceThickness) slices), or calibrated (a measured profile, see --profile)",
     )
     p.add_argument(
         "--match",

@@ -16,32 +16,27 @@ One concept per module:
 
 from __future__ import annotations
 
-from t2tcore.io.dispatch import (  # noqa: F401
-    check_output_dir,
-    is_nifti_path,
-    list_series,
-    read_series,
-    scan_folder,
-    write_series,
-)
-from t2tcore.io.errors import (  # noqa: F401
-    DicomError,
-    DicomReadError,
-    DicomWriteError,
-    MissingDecoderError,
-    NiftiError,
-    NiftiReadError,
-    NiftiWriteError,
-    SeriesChoiceError,
-    SeriesIOError,
-)
-from t2tcore.io.nifti import sidecar_path  # noqa: F401
-from t2tcore.io.outdir import (  # noqa: F401
-    staging_dir,
-    staging_file,
-    swap_in,
-)
-from t2tcore.io.series import FolderScan, Series, SeriesInfo  # noqa: F401
+import importlib
+
+# public name -> submodule that defines it. The names are imported on first use (PEP 562),
+# so ``import t2tcore.io`` -- and every module that imports a name from it, down to the
+# ``t2t`` command's argument parser -- does not pay for pydicom until a DICOM file is read
+# or written (see tests/cli/test_startup.py).
+_EXPORTS = {
+    **dict.fromkeys(
+        ["check_output_dir", "is_nifti_path", "list_series", "read_series", "scan_folder", "write_series"], "dispatch"
+    ),
+    **dict.fromkeys(
+        [
+            "DicomError", "DicomReadError", "DicomWriteError", "MissingDecoderError", "NiftiError",
+            "NiftiReadError", "NiftiWriteError", "SeriesChoiceError", "SeriesIOError",
+        ],
+        "errors",
+    ),
+    "sidecar_path": "nifti",
+    **dict.fromkeys(["staging_dir", "staging_file", "swap_in"], "outdir"),
+    **dict.fromkeys(["FolderScan", "Series", "SeriesInfo"], "series"),
+}
 
 __all__ = [
     "DicomError", "DicomReadError", "DicomWriteError", "FolderScan", "MissingDecoderError", "NiftiError",
@@ -49,3 +44,16 @@ __all__ = [
     "check_output_dir", "is_nifti_path", "list_series", "read_series", "scan_folder", "sidecar_path",
     "write_series", "staging_dir", "staging_file", "swap_in",
 ]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:  # submodules (t2tcore.io.nifti, ...) are found by the import system
+        raise AttributeError(f"module 't2tcore.io' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"t2tcore.io.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

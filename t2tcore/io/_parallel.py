@@ -22,13 +22,17 @@ _PARALLEL_MIN_FILES = 48
 
 #: How each phase runs: "process" (forked workers, Linux only), "thread" or "serial".
 #: Overridden for all phases by the environment variable ``T2T_PARALLEL``.
-#: Measured with benchmarks/bench_cli.py on a shared 2-core machine (525 files of 512 x 512,
-#: other jobs running): pydicom's header parsing and writing hold the GIL, so threads gain
-#: little over serial work but never lost to it; forked processes cost more than they saved
-#: there (forking a process that holds the volume, pickling the header records back). The
-#: decoding of uncompressed pixels (file reads, numpy casts) releases the GIL: threads.
-#: Compressed pixels are decoded by plugins that hold the GIL: processes.
-PARALLEL = {"scan": "thread", "decode": "thread", "decode_compressed": "process", "write": "thread"}
+#: Measured with benchmarks/bench_cli.py on the shared 2-core machine (525 files of 512 x 512,
+#: load average 5-10 from other jobs), ``t2t simulate`` end to end, interleaved rounds:
+#: serial work used the least CPU and wall time (about 3.5x dcm2niix against 4x with
+#: threads and 4.4x with processes). pydicom's header parsing and the encoding of the few
+#: per-slice elements hold the GIL, so threads only add switching; reading uncompressed
+#: pixels and writing files release it, but with the machine busy a second thread found no
+#: idle core (the kernel shares the CPUs between sessions, not threads) and cost more than
+#: it overlapped. Forked processes cost more CPU still (pool start, pickling the header
+#: records back). Compressed pixels are decoded by plugins that hold the GIL and take
+#: milliseconds a file: processes.
+PARALLEL = {"scan": "serial", "decode": "serial", "decode_compressed": "process", "write": "serial"}
 
 #: Objects handed to forked workers by token (inherited at fork time, never pickled).
 SHARED: dict[int, Any] = {}
@@ -90,8 +94,14 @@ def new_volume(shape: tuple[int, int, int], shared: bool) -> np.ndarray:
     workers) if ``shared``."""
     nbytes = int(np.prod(shape)) * 4
     if not shared or nbytes == 0:
-        return np.empty(shape, np.float32)
-    return np.frombuffer(mmap.mmap(-1, nbytes), dtype=np.float32).reshape(shape)
+        return np.empty(shape, np.float32)  # numpy asks the kernel for huge pages itself
+    buf = mmap.mmap(-1, nbytes)
+    if hasattr(mmap, "MADV_HUGEPAGE"):  # fewer page faults when the workers fill it, as numpy does
+        try:
+            buf.madvise(mmap.MADV_HUGEPAGE)
+        except OSError:  # pragma: no cover - a kernel without transparent huge pages
+            pass
+    return np.frombuffer(buf, dtype=np.float32).reshape(shape)
 
 
 def progress_bar(progress: bool, total: int, desc: str, unit: str = "file"):

@@ -6,9 +6,11 @@ or SliceLocation), RescaleSlope/RescaleIntercept applied, files that are not ima
 chosen series skipped with one :class:`~t2tcore.errors.SeriesWarning`, irregular spacing and
 gantry tilt reported, never "fixed" (see :mod:`t2tcore.io.dicom_scan` for the choice of files).
 
-Pixel data are decoded by pydicom's decoders (:func:`pydicom.pixels.get_decoder`; the
-pylibjpeg plugins for compressed syntaxes), reading from the file offset of the pixel data
-value that pydicom reported while scanning the headers, so a header is parsed once. Files
+Pixel data are read from the file offset and length of the pixel data value that pydicom
+reported while scanning the headers, so a header is parsed once: native little-endian grey
+pixels straight into numpy (as pydicom's own native decoder does, without its per-call
+set-up and fresh buffers), any other encoding by pydicom's decoders
+(:func:`pydicom.pixels.get_decoder`; the pylibjpeg plugins for compressed syntaxes). Files
 are decoded in parallel (see :mod:`t2tcore.io._parallel`) into one float32 volume.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import threading
 import warnings
 
 import numpy as np
@@ -30,6 +33,8 @@ from t2tcore.io.errors import DicomReadError, MissingDecoderError
 from t2tcore.io.series import Series
 
 __all__ = ["read_dicom", "TEMPLATE_KEYWORDS"]
+
+_UNDEFINED = 0xFFFFFFFF  # an undefined value length (encapsulated pixel data)
 
 # Compressed transfer syntaxes -> the package that decodes them (pip name).
 _DECODER_PACKAGES = {
@@ -92,16 +97,70 @@ def _decoder_check(ts: str) -> None:
         )
 
 
+def _native_dtype(rec: dict) -> np.dtype | None:
+    """The numpy dtype of a file's pixel data if they are stored natively in a form numpy
+    reads as it is (little endian, 8, 16 or 32 bits, one grey sample), else None."""
+    uid = UID(rec["ts"])
+    if rec["decode"] != "file" or uid.is_compressed or not uid.is_little_endian:
+        return None
+    if rec["samples"] != 1 or rec["bits_alloc"] not in (8, 16, 32):
+        return None
+    if rec["photometric"] not in ("MONOCHROME1", "MONOCHROME2") or rec["value_length"] == _UNDEFINED:
+        return None
+    return np.dtype(f"<{'i' if rec['pixel_rep'] else 'u'}{rec['bits_alloc'] // 8}")
+
+
+# One reusable buffer per worker thread for the stored pixels of a file: a fresh 512 KiB
+# allocation per file costs more (new pages) than reading the file.
+_SCRATCH = threading.local()
+
+
+def _scratch(nbytes: int) -> bytearray:
+    buf = getattr(_SCRATCH, "buf", None)
+    if buf is None or len(buf) < nbytes:
+        buf = _SCRATCH.buf = bytearray(nbytes)
+    return buf
+
+
+def _read_native(rec: dict, dtype: np.dtype) -> np.ndarray:
+    """Stored pixel values of natively encoded pixel data, as numpy views them.
+
+    The bytes are the pixel data value at the file offset and of the length pydicom's
+    parser reported during the scan (``RawDataElement.value_tell`` and ``length``, which
+    pydicom itself uses to read deferred values); the file is not parsed again. As
+    pydicom's decoder does, bits above BitsStored are ignored and signed values
+    sign-extended (shift left, then arithmetic shift right).
+    """
+    rows, cols = rec["rows"], rec["cols"]
+    nbytes = rows * cols * dtype.itemsize
+    buf = _scratch(nbytes)
+    with open(rec["path"], "rb", buffering=0) as f:
+        f.seek(rec["value_at"])
+        got = f.readinto(memoryview(buf)[:nbytes])
+    if got != nbytes:
+        raise ValueError(f"pixel data truncated ({got} of {nbytes} bytes)")
+    arr = np.frombuffer(buf, dtype=dtype, count=rows * cols).reshape(rows, cols)
+    shift = rec["bits_alloc"] - rec["bits_stored"]
+    if 0 < shift < rec["bits_alloc"]:
+        np.left_shift(arr, shift, out=arr)
+        np.right_shift(arr, shift, out=arr)
+    return arr
+
+
 def _decode_pixels(rec: dict) -> np.ndarray:
     """Stored pixel values (rows, cols) of one file, before rescaling.
 
-    pydicom's decoder reads the pixel data value from the file offset pydicom reported
-    during the scan (the file is not parsed again); a deflated data set is read whole.
-    Unused high bits are masked and signed values sign-extended by pydicom.
+    Native little-endian grey pixel data are read with numpy (:func:`_read_native`); any
+    other encoding is decoded by pydicom's decoder, from the file offset pydicom reported
+    during the scan (the file is not parsed again; a deflated data set is read whole).
+    Unused high bits are masked and signed values sign-extended either way.
     """
     from pydicom.pixels import get_decoder
 
     rows, cols = rec["rows"], rec["cols"]
+    dtype = _native_dtype(rec)
+    if dtype is not None:
+        return _read_native(rec, dtype)
     if rec["decode"] == "dataset":
         arr = pydicom.dcmread(rec["path"]).pixel_array
     else:
@@ -256,6 +315,7 @@ def read_dicom(path: str | os.PathLike, series_uid: str | None = None, *, progre
             errors = _parallel.pmap(_decode_task, [(token, i, r) for i, r in enumerate(st.recs)], phase, bar)
     finally:
         _parallel.SHARED.pop(token, None)
+        _SCRATCH.__dict__.pop("buf", None)  # this thread's (serial decoding); worker threads end
         if bar is not None:
             bar.close()
     bad = [i for i, e in enumerate(errors) if e]

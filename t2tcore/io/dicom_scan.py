@@ -15,6 +15,7 @@ sorts them by the projection of ImagePositionPatient on the slice normal, as dcm
 
 from __future__ import annotations
 
+import math
 import os
 import pathlib
 import warnings
@@ -183,7 +184,7 @@ class _Values:
             vals = tuple(float(x) for x in items)
         except (TypeError, ValueError):
             return None
-        if len(vals) != n or not all(np.isfinite(vals)):
+        if len(vals) != n or not all(math.isfinite(x) for x in vals):
             return None
         return vals
 
@@ -315,6 +316,7 @@ def _classify(rec: dict, pixels, size: int) -> dict:
     in_file = not UID(rec["ts"]).is_deflated
     rec["decode"] = "file" if in_file else "dataset"
     rec["value_at"] = pixels.value_tell
+    rec["value_length"] = pixels.length
     rec["pixel_vr"] = pixels.VR
     if in_file and pixels.length != _UNDEFINED:
         expected = rows * cols * max(1, rec["bits_alloc"] // 8)

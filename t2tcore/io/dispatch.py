@@ -4,21 +4,21 @@ A path ending in ``.nii`` or ``.nii.gz`` is a NIfTI file (:mod:`t2tcore.io.nifti
 only if it is not a folder); anything else is a DICOM folder, or a single DICOM file
 (:mod:`t2tcore.io.dicom_read`, :mod:`t2tcore.io.dicom_write`, :mod:`t2tcore.io.dicom_scan`).
 Every command and notebook reads and writes series through these functions, so each
-accepts both formats.
+accepts both formats. The DICOM modules (and pydicom with them) are imported when a DICOM
+path is first read, written or scanned, not when this module is.
 """
 
 from __future__ import annotations
 
 import os
 import pathlib
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
-from t2tcore.io.dicom_read import read_dicom
-from t2tcore.io.dicom_scan import scan_dicom
-from t2tcore.io.dicom_write import check_dicom_output, write_dicom
 from t2tcore.io.errors import NiftiReadError
 from t2tcore.io.nifti import check_nifti_output, has_nifti_suffix, is_nifti_path, read_nifti, scan_nifti, write_nifti
-from t2tcore.io.series import FolderScan, Series, SeriesInfo
+
+if TYPE_CHECKING:
+    from t2tcore.io.series import FolderScan, Series, SeriesInfo
 
 __all__ = ["read_series", "write_series", "check_output_dir", "scan_folder", "list_series", "is_nifti_path"]
 
@@ -66,6 +66,8 @@ def read_series(
         if series_uid is not None:
             raise NiftiReadError(f"{path}: a NIfTI file holds one series; a SeriesInstanceUID does not apply")
         return read_nifti(path, thickness=thickness)
+    from t2tcore.io.dicom_read import read_dicom
+
     series = read_dicom(path, series_uid, progress=progress)
     if thickness is not None:
         old = "none" if series.thickness is None else f"{series.thickness:g} mm"
@@ -105,6 +107,8 @@ def write_series(
     """
     if has_nifti_suffix(out):
         return write_nifti(series, out, overwrite)
+    from t2tcore.io.dicom_write import write_dicom
+
     return write_dicom(series, out, overwrite, progress=progress)
 
 
@@ -120,6 +124,8 @@ def check_output_dir(out: str | os.PathLike, overwrite: bool = False, inputs: It
     """
     if has_nifti_suffix(out):
         return check_nifti_output(out, overwrite, inputs)
+    from t2tcore.io.dicom_write import check_dicom_output
+
     return check_dicom_output(out, overwrite, inputs)
 
 
@@ -138,6 +144,8 @@ def scan_folder(path: str | os.PathLike, *, progress: bool = False) -> FolderSca
     """
     if is_nifti_path(path):
         return scan_nifti(path)
+    from t2tcore.io.dicom_scan import scan_dicom
+
     return scan_dicom(path, progress=progress)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from pydicom.valuerep import format_number_as_ds
 
 __all__ = ["rescale_for", "to_int16", "finite_range"]
 
@@ -43,6 +42,8 @@ def rescale_for(vmin: float, vmax: float) -> tuple[str, str]:
     if vmax - vmin <= 65534:
         icpt = math.floor(vmin) + 32768
         return "1", str(int(icpt))
+    from pydicom.valuerep import format_number_as_ds
+
     icpt = format_number_as_ds((vmin + vmax) / 2)
     slope = (vmax - vmin) / 65534 * (1 + 1e-9)
     for _ in range(8):
@@ -57,8 +58,10 @@ def rescale_for(vmin: float, vmax: float) -> tuple[str, str]:
 def to_int16(values: np.ndarray, slope: float, intercept: float) -> np.ndarray:
     """``round((values - intercept) / slope)`` as little-endian int16 (values within the
     range :func:`rescale_for` was given)."""
+    values = np.asarray(values)
+    out = np.empty(values.shape, dtype="<i2")
     if slope == 1.0 and intercept == 0.0:
-        q = np.rint(values)
+        np.rint(values, out=out, casting="unsafe")  # rounded in the input's precision, then cast
     else:
-        q = np.rint((np.asarray(values, dtype=np.float64) - intercept) / slope)
-    return q.astype("<i2")
+        np.rint((values.astype(np.float64) - intercept) / slope, out=out, casting="unsafe")
+    return out

@@ -12,12 +12,12 @@ import datetime as _dt
 import math
 import pathlib
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
-import pydicom
-from pydicom.dataset import Dataset
-from pydicom.uid import generate_uid
+
+if TYPE_CHECKING:  # pydicom is imported where a header is made (start-up of the t2t command)
+    from pydicom.dataset import Dataset
 
 __all__ = ["Series", "SeriesInfo", "FolderScan", "Geometry", "geometry_report", "slice_normal"]
 
@@ -398,6 +398,10 @@ class Series:
         base = float(origin_xy[0]) * row + float(origin_xy[1]) * col
         ipp = base[None, :] + pos[:, None] * normal[None, :]
 
+        from pydicom.datadict import keyword_dict
+        from pydicom.dataset import Dataset
+        from pydicom.uid import generate_uid
+
         hdr = Dataset()
         hdr.SpecificCharacterSet = "ISO_IR 192"
         hdr.PatientName = patient_name if patient_name is not None else patient_id
@@ -409,7 +413,7 @@ class Series:
         hdr.StudyTime = today.strftime("%H%M%S")
         hdr.Manufacturer = "t2t"
         for key, value in (extra or {}).items():
-            if key not in pydicom.datadict.keyword_dict:
+            if key not in keyword_dict:
                 raise ValueError(f"extra: {key!r} is not a DICOM keyword")
             try:
                 setattr(hdr, key, value)

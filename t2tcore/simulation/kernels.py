@@ -36,8 +36,10 @@ FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
 
 # Number of in-plane pixels handled per step of the numpy applier: a window of a few thin
 # slices of this many pixels stays in the CPU cache while it is reused by neighbouring
-# thick slices, so the volume is read from main memory about once.
-_CHUNK = 1 << 15
+# thick slices, so the volume is read from main memory about once. 2**14 float32 pixels
+# (64 KiB a slice) measured best with benchmarks/bench_simulate.py on 512 x 512 slices:
+# larger windows fall out of the L2 cache, smaller ones pay more calls.
+_CHUNK = 1 << 14
 
 # Chunks of image rows are spread over at most this many threads (numpy releases the GIL).
 _MAX_THREADS = 8
@@ -287,10 +289,13 @@ def _apply_numpy(volume: np.ndarray, weights: np.ndarray) -> np.ndarray:
             if w.size == 1:
                 np.multiply(block[0], w[0], out=dst)
             else:
-                np.dot(w, block, out=dst)  # BLAS gemv, releases the GIL
+                # BLAS gemv, releases the GIL. matmul reads the block in place through its
+                # row stride; np.dot first copies a block that is not C-contiguous, which
+                # doubled the time of the whole apply (benchmarks/bench_simulate.py).
+                np.matmul(w, block, out=dst)
 
     starts = range(0, ny, step_rows)
-    workers = min(_MAX_THREADS, os.cpu_count() or 1, len(starts))
+    workers = min(_MAX_THREADS, _n_cpus(), len(starts))
     if workers > 1 and n_thick * ny * nx >= 1 << 22:
         with ThreadPoolExecutor(workers) as pool:
             list(pool.map(rows_chunk, starts))
@@ -396,6 +401,14 @@ def _blur_torch(out, sigma: float):
 # --------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------
+
+
+def _n_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, not the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
 
 
 def _is_torch(x: Any) -> bool:

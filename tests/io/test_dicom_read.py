@@ -15,7 +15,7 @@ from pydicom.uid import JPEG2000Lossless, JPEGLosslessSV1, RLELossless, generate
 
 from t2tcore.errors import SeriesWarning, T2TError
 from t2tcore.io import MissingDecoderError, _parallel, list_series, read_series, write_series
-from t2tcore.io.dicom_read import _decode_pixels
+from t2tcore.io.dicom_read import _decode_pixels, _native_dtype
 from t2tcore.io.dicom_scan import _scan_file
 from tests.io.helpers import _read_quiet, _series_warnings
 
@@ -274,6 +274,46 @@ def test_parallel_modes_give_the_same_result(tmp_path, thin_series, monkeypatch,
     np.testing.assert_array_equal(back.volume, thin_series.hu)
     np.testing.assert_allclose(back.positions, thin_series.positions)
 
+
+
+@pytest.mark.parametrize(
+    "bits_alloc,bits_stored,signed,photometric,implicit",
+    [
+        (8, 8, False, "MONOCHROME2", False),
+        (8, 6, True, "MONOCHROME1", False),  # signed 6 bits in bytes, garbage above
+        (16, 12, True, "MONOCHROME2", True),  # Implicit VR Little Endian
+        (16, 10, False, "MONOCHROME1", False),
+        (32, 32, True, "MONOCHROME2", False),
+        (32, 20, True, "MONOCHROME2", True),
+    ],
+)
+def test_native_pixels_read_with_numpy_match_pydicom(tmp_path, ct_slice, bits_alloc, bits_stored, signed,
+                                                      photometric, implicit):
+    # Native little-endian grey pixels are read with numpy from the offset pydicom reported
+    # (not through pydicom's decoder): the stored values must be pydicom's pixel_array,
+    # unused high bits ignored and signed values sign-extended as pydicom does.
+    rng = np.random.default_rng(bits_alloc * 100 + bits_stored)
+    dtype = np.dtype(f"<{'i' if signed else 'u'}{bits_alloc // 8}")
+    raw = rng.integers(0, 1 << bits_alloc, size=(5, 7), dtype=np.uint64).astype(dtype.str.replace("i", "u"))
+    ds = ct_slice(np.zeros((5, 7), np.int16), ipp=(0, 0, 0), series_uid=generate_uid(), study_uid=generate_uid(),
+                  for_uid=generate_uid())
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = bits_alloc, bits_stored, bits_stored - 1
+    ds.PixelRepresentation = int(signed)
+    ds.PhotometricInterpretation = photometric
+    ds.PixelData = raw.tobytes() + (b"\0" if raw.nbytes % 2 else b"")
+    ds["PixelData"].VR = "OB" if bits_alloc == 8 else "OW"
+    if implicit:
+        ds.file_meta.TransferSyntaxUID = pydicom.uid.ImplicitVRLittleEndian
+    path = tmp_path / "one.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    rec = _scan_file(str(path))
+    assert rec["kind"] == "image" and _native_dtype(rec) == dtype
+    got = _decode_pixels(rec)
+    expected = pydicom.dcmread(path).pixel_array
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)
+    if bits_stored < bits_alloc:  # and that is not simply the bytes as they are
+        assert not np.array_equal(got, raw.view(dtype))
 
 
 # --------------------------------------------------------------------------------------

@@ -11,9 +11,11 @@ import subprocess
 import numpy as np
 import pydicom
 import pytest
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian
 
-from t2tcore.io import DicomWriteError, Series, dicom_write, read_series, write_series
+from t2tcore.io import DicomWriteError, Series, _parallel, dicom_write, read_series, write_series
 from tests.io.helpers import _read_quiet, _tree_digest
 
 
@@ -48,20 +50,58 @@ def test_write_read_round_trip(tmp_path, thin_series):
     assert len(sops) == 8
 
 
-def test_written_files_are_exactly_what_pydicom_writes(tmp_path):
-    # The writer splices per-slice elements into bytes that pydicom encoded once; the
-    # result must be byte-identical to pydicom's own encoding of the same data set.
+def _pydicom_encoding(path: pathlib.Path) -> bytes:
+    """What pydicom's dcmwrite makes of the data set in ``path`` when every element is
+    encoded again from its value (not copied as the raw bytes that dcmread keeps)."""
+    ds = pydicom.dcmread(path)
+    fresh = Dataset()
+    for elem in ds:  # iterating converts every raw element to its value
+        fresh.add(DataElement(elem.tag, elem.VR, elem.value))
+    fresh.file_meta = FileMetaDataset()
+    for elem in ds.file_meta:
+        if elem.keyword != "FileMetaInformationGroupLength":  # dcmwrite computes it
+            fresh.file_meta.add(DataElement(elem.tag, elem.VR, elem.value))
+    buf = io.BytesIO()
+    pydicom.dcmwrite(buf, fresh, enforce_file_format=True)
+    return buf.getvalue()
+
+
+def test_written_files_are_exactly_what_pydicom_writes(tmp_path, thin_series):
+    # The writer encodes the elements shared by the slices once and splices the per-slice
+    # ones in between; each file must be byte-identical to pydicom's own encoding of the
+    # same data set from its values (text in the series' character set included).
     vol = np.random.default_rng(5).normal(0, 200, (3, 6, 5)).astype(np.float32)
     s = Series.from_array(vol, [0.0, 1.25, 2.5], (0.5, 0.5), 1.25, interval=1.25, patient_name="Müller^Jörg",
                           description="écho", extra={"ConvolutionKernel": "B30f", "KVP": 120})
     out = write_series(s, tmp_path / "o")
-    for f in sorted(out.iterdir()):
-        raw = f.read_bytes()
-        buf = io.BytesIO()
-        pydicom.dcmwrite(buf, pydicom.dcmread(f), enforce_file_format=True)
-        assert buf.getvalue() == raw
+    # and a series derived from one read from files (its header copied from them)
+    thin = read_series(thin_series.folder)
+    out2 = write_series(thin.derive(thin.volume[::2], thin.positions[::2], thickness=2.5, interval=None,
+                                    description="d"), tmp_path / "o2")
+    files = sorted(out.iterdir()) + sorted(out2.iterdir())
+    assert len(files) == 3 + 4
+    for f in files:
+        assert f.read_bytes() == _pydicom_encoding(f), f.name
     ds = pydicom.dcmread(sorted(out.iterdir())[0])
     assert str(ds.PatientName) == "Müller^Jörg" and ds.SeriesDescription == "écho"
+    assert [int(pydicom.dcmread(f).InstanceNumber) for f in sorted(out2.iterdir())] == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_parallel_writers_write_the_same_bytes(tmp_path, monkeypatch, force_parallel, mode):
+    # Worker threads or processes share the encoded runs: every file is still pydicom's
+    # encoding of its own data set (its own UIDs, position and pixels).
+    monkeypatch.setitem(_parallel.PARALLEL, "write", mode)
+    vol = np.random.default_rng(8).normal(0, 300, (9, 6, 5)).astype(np.float32)
+    s = Series.from_array(vol, np.arange(9) * 1.5, (0.5, 0.5), 1.5, patient_name="Ærø^Åse")
+    out = write_series(s, tmp_path / "o")
+    files = sorted(out.iterdir())
+    assert len(files) == 9
+    for f in files:
+        assert f.read_bytes() == _pydicom_encoding(f), f.name
+    back = read_series(out)
+    np.testing.assert_allclose(back.volume, np.rint(vol), atol=0)
+    assert len({pydicom.dcmread(f).SOPInstanceUID for f in files}) == 9
 
 
 @pytest.mark.parametrize("lo,hi", [(-1024.0, 3071.0), (-31000.0, 31000.0), (-20000.0, 40000.0), (-1e5, 2e5)])
