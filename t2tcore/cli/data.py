@@ -20,23 +20,36 @@ def _add_data(subparsers) -> None:
         add(actions)
 
 
-def _add_data_check(actions) -> None:
+def _manifest_names() -> str:
     from t2tcore.data.manifests import available_manifests
+
+    return ", ".join(available_manifests())
+
+
+def _add_data_check(actions) -> None:
+    from t2tcore.cli._common import deferred_help
 
     p = actions.add_parser(
         "check",
+        formatter_class=deferred_help(manifests=_manifest_names),  # the data package only for --help
         help="verify a data folder against a manifest (series, slice counts, thickness, increment)",
         description="Verify a downloaded or generated data folder against a manifest: series present per "
         "patient, kernel, dose and thickness, slice counts where known, slice thickness and increment from "
-        "the DICOM headers (pixel data is not read). Prints one line per problem and a summary. Exit status: "
-        "0 complete, 1 something missing or wrong, 2 bad input.",
+        "the DICOM headers; for RPLHR-CT (NIfTI), case pairs present per split, image size, slice spacing and "
+        "the 5:1 slice relation from the NIfTI headers (pixel data is never read). Prints one line per problem "
+        "and a summary. Exit status: 0 complete, 1 something missing or wrong, 2 bad input.",
     )
-    p.add_argument("root", metavar="ROOT", help="data folder (holding Training_Image_Data and/or LDCT-and-Projection-data)")
+    p.add_argument(
+        "root",
+        metavar="ROOT",
+        help="data folder (holding Training_Image_Data and/or LDCT-and-Projection-data, or RPLHR-CT's "
+        "train/val/test folders)",
+    )
     p.add_argument(
         "--manifest",
         required=True,
         metavar="NAME",
-        help=f"manifest name ({', '.join(available_manifests())}) or path of a YAML manifest",
+        help="manifest name ({manifests}) or path of a YAML manifest",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_data_check)
@@ -65,7 +78,12 @@ def _add_data_virtual(actions) -> None:
     )
     p.add_argument("out_dir", metavar="OUT_DIR", help="cohort folder to create (or an older cohort to replace)")
     p.add_argument("--profile", default="quick", metavar="NAME",
-                   help="smoke (CI, < 1 min), quick (default, <= 15 min), paper (hours), or a virtual manifest YAML")
+                   help="smoke (CI, < 1 min), quick (default, <= 15 min), paper (hours), or a virtual manifest YAML "
+                   "(ldct only)")
+    p.add_argument("--cohort", choices=("ldct", "fibrosis"), default="ldct",
+                   help="ldct (default): the Grand Challenge / TCIA stand-in of chapters 00-04; fibrosis: chest CT of "
+                   "patients with a known fibrosis severity, thick and thin series of one scan, the true airway masks and "
+                   "a survival table (chapter 07; layout in t2tcore.clinical.layout)")
     p.add_argument("--force", action="store_true", help="make it again even if an up-to-date cohort is there")
     p.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: CUDA if available)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -75,6 +93,8 @@ def _add_data_virtual(actions) -> None:
 def _run_data_virtual(args) -> int:
     import time
 
+    if getattr(args, "cohort", "ldct") == "fibrosis":
+        return _run_data_virtual_fibrosis(args)
     from t2tcore.scanner.cohort import is_up_to_date, make_cohort, read_manifest
 
     t0 = time.perf_counter()
@@ -86,6 +106,25 @@ def _run_data_virtual(args) -> int:
           f"{s['n_series']} series ({s['n_slices']} slices), {what}: {out}")
     return 0
 
+
+def _run_data_virtual_fibrosis(args) -> int:
+    import json
+    import time
+    from pathlib import Path
+
+    from t2tcore.clinical.cohort import is_fibrosis_up_to_date, make_fibrosis_cohort, resolve_fibrosis_profile
+    from t2tcore.scanner.cohort import MANIFEST_NAME
+
+    resolve_fibrosis_profile(args.profile)  # an unknown profile is a one-line error before anything is made
+    t0 = time.perf_counter()
+    kept = not args.force and is_fibrosis_up_to_date(args.profile, args.out_dir)
+    out = make_fibrosis_cohort(args.profile, args.out_dir, force=args.force, progress=not args.no_progress,
+                               device=args.device)
+    s = json.loads((Path(out) / MANIFEST_NAME).read_text(encoding="utf-8"))["summary"]
+    what = "up to date, kept" if kept else f"made in {time.perf_counter() - t0:.0f} s"
+    print(f"virtual fibrosis cohort '{args.profile}': {s['n_patients']} patients ({s['n_events']} deaths) + "
+          f"{s['n_sr_train']} SR training patients, {s['n_series']} series, {what}: {out}")
+    return 0
 
 
 _DATA_SUBCOMMANDS.append(_add_data_check)

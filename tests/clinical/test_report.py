@@ -1,0 +1,41 @@
+"""What chapter 07 says in words and small tables (t2tcore.clinical.report), from known tables."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from t2tcore.clinical import analysis as A
+from t2tcore.clinical import report
+from tests.clinical.conftest import survival_table
+
+def test_findings_and_power_statement_say_what_the_numbers_are():
+    surv, feats, s = survival_table(seed=3)
+    out = A.survival_study(feats, surv, ["thin", "thick"], n_boot=5)
+    truth = pd.DataFrame({"severity": s}, index=surv.index)
+    text = report.findings(None, out["cox"], out["concordance"], out["power"], A.oracle_cox(truth, surv), ["thick", "thin"])
+    assert "thin: MeshVolume" in text and "the paper: 0.85" in text
+    hr = out["power"].set_index("input").loc["thin", "hr_80_single"]
+    assert f"{hr:.2f} per SD" in text
+    stmt = report.power_statement(out["power"], out["concordance"], true_hr=2.0)
+    assert "thick" in stmt and "Schoenfeld" in stmt and "2.00 per SD" in stmt
+
+
+def test_report_tables_of_the_tiny_cohort(study, tiny_cohort):
+    res, _ = study
+    summary = report.cohort_summary(res.cohort)
+    assert summary.loc["patients", "ours"] == 2 and summary.loc["patients", "paper"] == 36
+    tm = report.true_model_table(tiny_cohort["root"])
+    assert float(tm.loc["survival: hazard_ratio_per_sd", "value"]) == pytest.approx(2.0)
+    assert "virtual fibrosis cohort 'tiny'" in report.data_description(res, tiny_cohort["root"])
+    assert report.resolve_cohort(tiny_cohort["root"], "smoke") == tiny_cohort["root"]
+
+
+def test_sr_runs_table(study):
+    res, _ = study
+    runs = report.sr_runs(res.models)
+    assert set(runs.index) == set(res.models)
+    assert runs.loc["SR proposed", "simulation"] == "proposed" and runs.loc["SR naive", "simulation"] == "average"
+    assert runs.loc["SR proposed", "thicknesses mm"] == "1.5, 2, 2.5, 3"
+    h = res.models["SR proposed"]["history"]
+    assert runs.loc["SR proposed", "val L2 / untrained"] == pytest.approx(h[-1]["val_loss"] / h[0]["val_loss"], nan_ok=True)
