@@ -12,7 +12,9 @@ Steps
    nothing. Set ``T2T_MATHJAX_TGZ`` to a local ``mathjax-*.tgz`` (or URL) to use that.
 2. **Data**: if a notebook to run declares a ``data_root`` parameter, the virtual cohort
    of the profile is made by :func:`ensure_data` (``t2tcore.scanner.cohort.make_cohort``) in
-   ``_build/data/virtual-<profile>``, once.
+   ``_build/data/virtual-<profile>``, once; a notebook whose metadata says
+   ``{"t2t": {"cohort": "fibrosis"}}`` (chapter 07) gets the fibrosis cohort
+   (``t2tcore.clinical.cohort.make_fibrosis_cohort``, ``_build/data/virtual-fibrosis-<profile>``).
 3. **Notebooks**: exactly the notebooks listed in ``_toc.yml`` are run with papermill into
    ``_build/executed/<profile>/`` (kernel: this interpreter), in toc order except that
    notebooks whose metadata says ``{"t2t": {"run_last": true}}`` (the Discussion and
@@ -238,30 +240,51 @@ def vendor_mathjax() -> Path:
 
 
 # -------------------------------------------------------------------------- data
-def data_root(profile: str) -> Path:
-    return BUILD / "data" / f"virtual-{profile}"
+#: The virtual cohorts a chapter can ask for with notebook metadata {"t2t": {"cohort": NAME}}
+#: (default "ldct"): NAME -> (folder name pattern, module, up-to-date check, maker).
+COHORTS = {
+    "ldct": ("virtual-{profile}", "t2tcore.scanner.cohort", "is_up_to_date", "make_cohort"),
+    "fibrosis": ("virtual-fibrosis-{profile}", "t2tcore.clinical.cohort", "is_fibrosis_up_to_date",
+                 "make_fibrosis_cohort"),
+}
 
 
-def ensure_data(profile: str) -> Path | None:
-    """Make (or keep) the virtual cohort of ``profile`` in ``_build/data/virtual-<profile>``.
+def notebook_cohort(nb_path: Path) -> str:
+    """The virtual cohort a notebook's ``data_root`` is: metadata ``{"t2t": {"cohort": ...}}``."""
+    meta = json.loads(nb_path.read_text(encoding="utf8")).get("metadata", {}).get("t2t", {})
+    name = meta.get("cohort", "ldct")
+    if name not in COHORTS:
+        raise BuildError(f"{rel(nb_path)}: unknown cohort {name!r} in its metadata (known: {', '.join(COHORTS)})")
+    return name
 
-    Calls ``t2tcore.scanner.cohort.make_cohort(profile, out_dir)``, which keeps an existing cohort
-    whose manifest matches the profile, the scanner parameters and the source code, and
-    regenerates it otherwise. Returns the folder, or None when ``t2tcore.scanner.cohort`` does not
-    exist (skipped).
+
+def data_root(profile: str, cohort: str = "ldct") -> Path:
+    return BUILD / "data" / COHORTS[cohort][0].format(profile=profile)
+
+
+def ensure_data(profile: str, cohort: str = "ldct") -> Path | None:
+    """Make (or keep) a virtual cohort of ``profile`` in ``_build/data/`` (see :data:`COHORTS`).
+
+    The cohort's maker (``t2tcore.scanner.cohort.make_cohort`` for the Grand Challenge / TCIA
+    stand-in, ``t2tcore.clinical.cohort.make_fibrosis_cohort`` for the fibrosis cohort of
+    chapter 07) keeps an existing cohort whose manifest matches the profile, the scanner
+    parameters and the source code, and regenerates it otherwise. Returns the folder, or None
+    when the module does not exist (skipped).
     """
-    out = data_root(profile)
-    if importlib.util.find_spec("t2tcore.scanner.cohort") is None:
-        say("      t2tcore.scanner.cohort does not exist: no virtual cohort made (skipped)")
+    out = data_root(profile, cohort)
+    _, module, up_to_date, maker = COHORTS[cohort]
+    if importlib.util.find_spec(module) is None:
+        say(f"      {module} does not exist: no '{cohort}' cohort made (skipped)")
         return None
-    cohort = importlib.import_module("t2tcore.scanner.cohort")
-    if out.is_dir() and cohort.is_up_to_date(profile, out):
-        say(f"      virtual cohort '{profile}': up to date in {rel(out)}")
+    mod = importlib.import_module(module)
+    label = f"virtual {cohort} cohort '{profile}'"
+    if out.is_dir() and getattr(mod, up_to_date)(profile, out):
+        say(f"      {label}: up to date in {rel(out)}")
         return out
-    say(f"      making the virtual cohort '{profile}' in {rel(out)}")
+    say(f"      making the {label} in {rel(out)}")
     t0 = time.perf_counter()
-    cohort.make_cohort(profile, out)
-    say(f"      virtual cohort '{profile}' made in {time.perf_counter() - t0:.0f} s")
+    getattr(mod, maker)(profile, out)
+    say(f"      {label} made in {time.perf_counter() - t0:.0f} s")
     return out
 
 
@@ -309,7 +332,7 @@ def notebook_parameters(nb_path: Path, profile: str) -> dict:
     declared = {k: v for k, v in declared.items() if k not in set(meta.get("skip_parameters", []))}
     table = {
         "profile": profile,
-        "data_root": rel(data_root(profile)),
+        "data_root": rel(data_root(profile, notebook_cohort(nb_path))),
         "out_dir": rel(RESULTS / profile / nb_path.stem),
         "results_root": rel(RESULTS / profile),
         "interactive": False,
@@ -812,9 +835,10 @@ def main(argv: list[str] | None = None) -> int:
         mathjax_dir = vendor_mathjax()
 
         say("[2/4] data")
-        if any("data_root" in notebook_parameters(p, profile) for _, p in to_run):
-            ensure_data(profile)
-        else:
+        cohorts = [notebook_cohort(p) for _, p in to_run if "data_root" in notebook_parameters(p, profile)]
+        for cohort in dict.fromkeys(cohorts):  # each cohort once, in chapter order
+            ensure_data(profile, cohort)
+        if not cohorts:
             say("      no notebook to run declares data_root: nothing to make")
 
         say(f"[3/4] notebooks: {len(to_run)} to run of {len(notebooks)} in _toc.yml")

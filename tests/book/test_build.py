@@ -190,3 +190,23 @@ def test_prepare_pdf_source_collapses_hidden_code_and_adds_twins(tmp_path):
 
     cfg = yaml.safe_load((tmp_path / "_config.yml").read_text())
     assert cfg["sphinx"]["config"] == {"nb_merge_streams": True, "nb_render_markdown_format": "gfm"}
+
+
+def test_a_chapter_can_ask_for_the_fibrosis_cohort(tmp_path, sandbox):
+    params = nbformat.v4.new_code_cell("profile = 'quick'\ndata_root = None", metadata={"tags": ["parameters"]})
+    plain = _nb(tmp_path / "plain.ipynb", [params])
+    fib = _nb(tmp_path / "fib.ipynb", [params])
+    nb = nbformat.read(fib, as_version=4)
+    nb.metadata["t2t"] = {"cohort": "fibrosis"}
+    nbformat.write(nb, fib)
+    assert build.notebook_cohort(plain) == "ldct" and build.notebook_cohort(fib) == "fibrosis"
+    assert build.notebook_parameters(plain, "smoke")["data_root"].endswith("virtual-smoke")
+    assert build.notebook_parameters(fib, "smoke")["data_root"].endswith("virtual-fibrosis-smoke")
+    nb.metadata["t2t"] = {"cohort": "nonsense"}
+    nbformat.write(nb, fib)
+    with pytest.raises(build.BuildError, match="unknown cohort 'nonsense'"):
+        build.notebook_cohort(fib)
+
+
+def test_chapter_07_gets_the_fibrosis_cohort():
+    assert build.notebook_cohort(ROOT / "notebooks" / "07_clinical_relevance.ipynb") == "fibrosis"
