@@ -8,7 +8,7 @@ The public names below are imported lazily (on first use), so ``import t2tcore``
 
 from __future__ import annotations
 
-import importlib
+from t2tcore._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -28,14 +28,4 @@ _EXPORTS = {
 __all__ = ["T2TError", "SeriesWarning", "__version__", *_EXPORTS]
 
 
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 't2tcore' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"t2tcore.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

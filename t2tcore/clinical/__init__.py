@@ -23,7 +23,7 @@ pyradiomics, lifelines or pingouin.
 
 from __future__ import annotations
 
-import importlib
+from t2tcore._lazy import lazy_exports
 
 _EXPORTS = {
     **dict.fromkeys(["ClinicalError", "CohortError"], "errors"),
@@ -42,14 +42,4 @@ _EXPORTS = {
 __all__ = list(_EXPORTS)
 
 
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 't2tcore.clinical' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"t2tcore.clinical.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -16,7 +16,7 @@ One concept per module:
 
 from __future__ import annotations
 
-import importlib
+from t2tcore._lazy import lazy_exports
 
 # public name -> submodule that defines it. The names are imported on first use (PEP 562),
 # so ``import t2tcore.io`` -- and every module that imports a name from it, down to the
@@ -46,14 +46,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:  # submodules (t2tcore.io.nifti, ...) are found by the import system
-        raise AttributeError(f"module 't2tcore.io' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"t2tcore.io.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
