@@ -1,0 +1,335 @@
+"""Measuring SR models: inference time and peak memory per volume, training throughput (Table VI).
+
+Used by chapter 06 and ``benchmarks/bench_sr.py``. Timings are wall-clock seconds of one call
+(after a warm-up call on a small volume), on the device named by :func:`device_name`.
+
+Peak memory (:class:`PeakMemory`): on CUDA, ``torch.cuda.max_memory_allocated`` over the call
+(tensors only); on CPU, the process's resident set size sampled every few milliseconds by a
+thread reading ``/proc/self/statm`` (Linux), minus the resident size before the call: the
+memory the call added at its peak, whatever allocated it (torch, numpy). Elsewhere on CPU it
+is not measured (NaN).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+import numpy as np
+
+if TYPE_CHECKING:  # pandas is only needed by the table functions
+    import pandas as pd
+
+__all__ = ["PeakMemory", "device_name", "table6", "table6_cells", "time_inference", "time_training"]
+
+
+def device_name(device: Any = "cpu") -> str:
+    """A human name of a torch device: the GPU's name, or the CPU model and its thread count."""
+    import torch
+
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        return f"{torch.cuda.get_device_name(dev)} (CUDA)"
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{model}, {torch.get_num_threads()} torch threads (CPU)"
+
+
+def _trim() -> None:
+    """Give freed heap memory back to the system (glibc ``malloc_trim``), so that the resident
+    size before a measurement is not inflated by memory an earlier call freed."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _rss_bytes() -> int | None:
+    try:
+        with open("/proc/self/statm", encoding="ascii") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class PeakMemory:
+    """Context manager measuring the peak memory a block adds (bytes in :attr:`peak`).
+
+    Parameters
+    ----------
+    device : str or torch.device
+        ``cuda`` devices use the CUDA allocator's statistics, CPU the sampled RSS.
+    interval_s : float
+        RSS sampling period on CPU.
+    """
+
+    def __init__(self, device: Any = "cpu", interval_s: float = 0.002) -> None:
+        import torch
+
+        self.device = torch.device(device)
+        self.interval_s = float(interval_s)
+        self.peak = math.nan
+        self._stop = threading.Event()
+
+    def __enter__(self) -> "PeakMemory":
+        import torch
+
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+            self._base = torch.cuda.memory_allocated(self.device)
+            return self
+        import gc
+
+        gc.collect()
+        _trim()
+        self._base = _rss_bytes()
+        self._max = self._base
+        if self._base is not None:
+            self._thread = threading.Thread(target=self._sample, daemon=True)
+            self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            r = _rss_bytes()
+            if r is not None and r > self._max:
+                self._max = r
+            self._stop.wait(self.interval_s)
+
+    def __exit__(self, *exc) -> None:
+        import torch
+
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            self.peak = float(torch.cuda.max_memory_allocated(self.device) - self._base)
+            return
+        if self._base is None:
+            return
+        self._stop.set()
+        self._thread.join()
+        r = _rss_bytes()
+        if r is not None:
+            self._max = max(self._max, r)
+        self.peak = float(self._max - self._base)
+
+
+def _sync(device) -> None:
+    import torch
+
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_inference(
+    model,
+    shape: Sequence[int],
+    *,
+    device: Any = "cpu",
+    roi: Sequence[int] = (64, 256, 256),
+    overlap: float = 0.25,
+    repeats: int = 1,
+    seed: int = 0,
+) -> dict:
+    """Time :func:`t2tcore.sr.infer.predict` on a random volume of ``shape`` (z, y, x).
+
+    Returns
+    -------
+    dict
+        ``seconds`` (median of ``repeats``), ``peak_mb`` (largest peak the calls added, MB),
+        ``voxels``, ``mvoxels_per_s``, ``device`` (its name).
+    """
+    import torch
+
+    from t2tcore.sr.infer import predict
+
+    model = model.to(device).eval()
+    rng = np.random.default_rng(seed)
+    vol = rng.standard_normal(tuple(int(s) for s in shape), dtype=np.float32) * 0.1
+    small = vol[: min(4, vol.shape[0]), : min(16, vol.shape[1]), : min(16, vol.shape[2])]
+    predict(model, small, roi=roi, overlap=overlap, device=device)  # warm-up (allocators, kernels)
+    times, peaks = [], []
+    for _ in range(max(1, int(repeats))):
+        with PeakMemory(device) as mem:
+            _sync(device)
+            t0 = time.perf_counter()
+            out = predict(model, vol, roi=roi, overlap=overlap, device=device)
+            _sync(device)
+            times.append(time.perf_counter() - t0)
+        peaks.append(mem.peak)
+        del out
+    sec = float(np.median(times))
+    del torch
+    return {"seconds": sec, "peak_mb": float(np.nanmax(peaks)) / 2**20 if np.isfinite(peaks).any() else math.nan,
+            "voxels": int(vol.size), "mvoxels_per_s": vol.size / sec / 1e6, "device": device_name(device)}
+
+
+def time_training(
+    model_name: str,
+    preset: str,
+    *,
+    device: Any = "cpu",
+    batch: int = 4,
+    patch: Sequence[int] = (16, 48, 48),
+    steps: int = 3,
+    adversarial: bool | None = None,
+) -> dict:
+    """Training throughput of one model: voxels per second over ``steps`` steps on random patches.
+
+    One warm-up step is not counted. ESRGAN (``adversarial`` None: by name) includes its
+    discriminator step, as :func:`t2tcore.sr.train.train_model` does.
+
+    Returns
+    -------
+    dict
+        ``seconds_per_step``, ``voxels_per_s``, ``device``.
+    """
+    import torch
+
+    from t2tcore.sr.models import build_discriminator, build_model
+    from t2tcore.sr.models.esrgan import discriminator_loss, generator_adv_loss
+
+    dev = torch.device(device)
+    torch.manual_seed(0)
+    cl = torch.channels_last_3d
+    g = build_model(model_name, preset).to(dev, memory_format=cl).train()
+    d = build_discriminator(model_name, preset) if adversarial is not False else None
+    d = d.to(dev, memory_format=cl).train() if d is not None else None
+    opt = torch.optim.Adam(g.parameters(), lr=1e-4)
+    d_opt = torch.optim.Adam(d.parameters(), lr=1e-4) if d is not None else None
+    x = (torch.randn(int(batch), 1, *patch, device=dev) * 0.1).contiguous(memory_format=cl)
+    y = (x + 0.01 * torch.randn_like(x)).contiguous(memory_format=cl)
+    ctx: Callable = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if dev.type == "cuda" else (
+        lambda: torch.autocast("cpu", enabled=False))
+
+    def step() -> None:
+        with ctx():
+            fake = g(x)
+            loss = ((fake.float() - y) ** 2).mean()
+            if d is not None:
+                with torch.no_grad():
+                    real = d(y).float()
+                loss = loss + 1e-3 * generator_adv_loss(real, d(fake).float())
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if d is not None:
+            with ctx():
+                logits = d(torch.cat([y, fake.detach()])).float()
+                dl = discriminator_loss(logits[: y.shape[0]], logits[y.shape[0]:])
+            d_opt.zero_grad(set_to_none=True)
+            dl.backward()
+            d_opt.step()
+
+    step()
+    _sync(dev)
+    t0 = time.perf_counter()
+    for _ in range(max(1, int(steps))):
+        step()
+    _sync(dev)
+    sps = (time.perf_counter() - t0) / max(1, int(steps))
+    return {"seconds_per_step": sps, "voxels_per_s": x.numel() / sps, "device": device_name(dev)}
+
+
+def table6(
+    shape: Sequence[int],
+    *,
+    presets: Sequence[str] = ("small", "paper"),
+    models: Sequence[str] = ("vdsr", "unet", "esrresnet", "esrgan"),
+    crop: dict | None = None,
+    device: Any = "cpu",
+    repeats: int = 1,
+    progress: bool = False,
+) -> "pd.DataFrame":
+    """Table VI's measurements: parameter size, whole-volume inference time and peak memory per model and preset.
+
+    Parameters
+    ----------
+    shape : (int, int, int)
+        The whole volume (z, y, x) timed, e.g. a test series on its thin grid.
+    presets, models : sequences of str
+    crop : dict, optional
+        Preset -> smaller (z, y, x) volume to time instead of ``shape`` (a whole volume would
+        take too long there); its time is scaled by the voxel ratio to an **estimate** for
+        ``shape`` (column ``estimated``), and its peak memory is the crop's.
+    device : str
+    repeats : int
+    progress : bool
+
+    Returns
+    -------
+    DataFrame
+        ``model, preset, parameters, parameter_mb`` (generator + discriminator, float32),
+        ``timed_shape, seconds_timed, seconds_per_mvoxel, inference_s`` (for ``shape``),
+        ``estimated``, ``peak_mb``, ``device``. ESRGAN's inference runs its generator only.
+    """
+    import pandas as pd
+
+    from t2tcore.progress import bar
+    from t2tcore.sr.infer import DEFAULT_ROI
+    from t2tcore.sr.models import build_model, parameter_megabytes
+
+    shape = tuple(int(s) for s in shape)
+    rows = []
+    jobs = [(p, m) for p in presets for m in models]
+    for preset, model in bar(jobs, desc="Table VI", unit="model", enabled=progress):
+        timed = tuple(int(s) for s in (crop or {}).get(preset) or shape)
+        r = time_inference(build_model(model, preset), timed, device=device, roi=DEFAULT_ROI[preset], repeats=repeats)
+        mb = parameter_megabytes(model, preset)
+        per = r["seconds"] / (r["voxels"] / 1e6)
+        rows.append({"model": model, "preset": preset, "parameters": mb["parameters"], "parameter_mb": mb["total_mb"],
+                     "timed_shape": "×".join(map(str, timed)), "seconds_timed": r["seconds"],
+                     "seconds_per_mvoxel": per, "inference_s": per * math.prod(shape) / 1e6,
+                     "estimated": timed != shape, "peak_mb": r["peak_mb"], "device": r["device"]})
+    return pd.DataFrame(rows)
+
+
+def table6_cells(ours: "pd.DataFrame", rank: "pd.DataFrame | None", paper: "pd.DataFrame") -> "pd.DataFrame":
+    """Table VI beside the paper's: one row per model, our presets' and the paper's numbers side by side.
+
+    Parameters
+    ----------
+    ours : DataFrame
+        :func:`table6`.
+    rank : DataFrame or None
+        :func:`t2tcore.sr.evaluate.performance_rank` (None: not available).
+    paper : DataFrame
+        :func:`t2tcore.sr.evaluate.paper_table6`.
+
+    Returns
+    -------
+    DataFrame of str
+        Columns (quantity, who); estimated times are marked "≈".
+    """
+    import pandas as pd
+
+    p = paper.set_index("model")
+    cols: dict = {}
+    models = list(dict.fromkeys(ours.model))
+    for preset, g in ours.groupby("preset", sort=False):
+        g = g.set_index("model")
+        cols[("parameters (MB)", f"ours {preset}")] = [f"{g.loc[m, 'parameter_mb']:.3g}" for m in models]
+        cols[("inference (s / volume)", f"ours {preset}")] = [
+            ("≈" if g.loc[m, "estimated"] else "") + f"{g.loc[m, 'inference_s']:.3g}" for m in models]
+        cols[("peak memory (MB)", f"ours {preset}")] = [f"{g.loc[m, 'peak_mb']:.0f}" for m in models]
+    cols[("parameters (MB)", "paper")] = [f"{p.loc[m, 'parameter_mb']:g}" for m in models]
+    cols[("inference (s / volume)", "paper")] = [f"{p.loc[m, 'inference_s']:g}" for m in models]
+    r = rank.set_index("model") if rank is not None else None
+    cols[("rank", "ours")] = [str(int(r.loc[m, "rank"])) if r is not None and m in r.index else "—" for m in models]
+    cols[("rank", "paper")] = [str(int(p.loc[m, "rank"])) for m in models]
+    order = ["parameters (MB)", "inference (s / volume)", "peak memory (MB)", "rank"]
+    df = pd.DataFrame(cols, index=pd.Index(models, name="model"))
+    return df[[c for q in order for c in df.columns if c[0] == q]]

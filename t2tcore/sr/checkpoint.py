@@ -1,0 +1,178 @@
+"""SR checkpoints: one file that says what a model is and carries everything needed to apply it.
+
+A checkpoint is a ``torch.save`` dict read back with ``torch.load(..., weights_only=True)``
+(tensors and plain data only: loading one never runs code). It holds
+
+* ``format`` (``"t2t-sr-checkpoint"``), ``format_version``, ``t2t_version``, ``created``;
+* ``model``: name, preset and the generator's keyword arguments; ``state_dict`` (generator
+  weights) and ``discriminator`` (ESRGAN, else None);
+* ``simulation``: method, the realised thickness and interval of every training series
+  (mm), ``min_thickness`` (the thinnest thick slices the model accepts), the slice profile
+  (``calibrated``), the thin spacing and thickness of the training data (mm);
+* ``scaling``: the HU <-> network map;
+* ``data``: every training/validation series (UID, patient, voxel fingerprint, role) and a
+  fingerprint of them all;
+* ``config`` (:class:`~t2tcore.sr.config.TrainConfig` as data), ``step``, ``history`` (losses),
+  the optimiser states (to resume), and where it was trained (``device``, ``world_size``).
+
+:func:`save_checkpoint` writes atomically (a temporary file renamed at the end).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from t2tcore import __version__
+from t2tcore.sr.config import Scaling, TrainConfig
+from t2tcore.sr.errors import CheckpointError
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "load_checkpoint", "make_checkpoint", "model_from_checkpoint", "save_checkpoint"]
+
+FORMAT = "t2t-sr-checkpoint"
+FORMAT_VERSION = 1
+_REQUIRED = ("format", "format_version", "model", "state_dict", "simulation", "scaling", "config", "data", "step")
+
+
+def make_checkpoint(
+    config: TrainConfig,
+    model,
+    *,
+    simulation: dict,
+    data: dict,
+    step: int,
+    history: list,
+    discriminator=None,
+    optimizer=None,
+    d_optimizer=None,
+    device: str = "cpu",
+    world_size: int = 1,
+    seconds: float = 0.0,
+) -> dict:
+    """The checkpoint dict of a (partly) trained model (see the module docstring)."""
+    from t2tcore.sr.models import preset_kwargs
+
+    def cpu_state(m):
+        m = getattr(m, "module", m)  # unwrap DistributedDataParallel
+        return {k: v.detach().to("cpu").clone() for k, v in m.state_dict().items()}
+
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "t2t_version": __version__,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "model": {"name": config.model, "preset": config.preset, "kwargs": preset_kwargs(config.model, config.preset)},
+        "state_dict": cpu_state(model),
+        "discriminator": None if discriminator is None else cpu_state(discriminator),
+        "optimizer": None if optimizer is None else optimizer.state_dict(),
+        "d_optimizer": None if d_optimizer is None else d_optimizer.state_dict(),
+        "simulation": simulation,
+        "scaling": config.scaling.to_dict(),
+        "config": config.to_dict(),
+        "data": data,
+        "step": int(step),
+        "history": list(history),
+        "device": str(device),
+        "world_size": int(world_size),
+        "seconds": float(seconds),
+    }
+
+
+def save_checkpoint(checkpoint: dict, path: str | os.PathLike) -> Path:
+    """Write ``checkpoint`` to ``path`` atomically (temporary file in the same folder, then rename)."""
+    import torch
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(checkpoint, tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(source: Any, map_location: str = "cpu") -> dict:
+    """Read and check a checkpoint.
+
+    Parameters
+    ----------
+    source : str, path-like or dict
+        A checkpoint file, or an already loaded checkpoint dict (checked and returned).
+    map_location : str
+        Where tensors go (default CPU).
+
+    Returns
+    -------
+    dict
+        With ``path`` added (the file it came from, or None).
+
+    Raises
+    ------
+    CheckpointError
+        Missing file, not a torch file, not a t2t SR checkpoint, a newer format, or missing
+        fields.
+    """
+    import torch
+
+    if isinstance(source, dict):
+        ckpt, where = source, "checkpoint"
+    else:
+        p = Path(source)
+        where = str(p)
+        if not p.is_file():
+            raise CheckpointError(f"{p}: no such checkpoint file")
+        try:
+            ckpt = torch.load(p, map_location=map_location, weights_only=True)
+        except Exception as exc:  # noqa: BLE001 - torch raises many types for a bad file
+            raise CheckpointError(f"{p}: not a t2t SR checkpoint (torch.load cannot read it: {type(exc).__name__})") from None
+        ckpt["path"] = str(p)
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise CheckpointError(f"{where}: not a t2t SR checkpoint (no format '{FORMAT}')")
+    if int(ckpt.get("format_version", 0)) > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{where}: checkpoint format {ckpt['format_version']} is newer than this t2t reads ({FORMAT_VERSION})"
+        )
+    missing = [k for k in _REQUIRED if k not in ckpt]
+    if missing:
+        raise CheckpointError(f"{where}: incomplete checkpoint, missing {', '.join(missing)}")
+    ckpt.setdefault("path", None)
+    return ckpt
+
+
+def checkpoint_config(ckpt: dict) -> TrainConfig:
+    """The training config recorded in a checkpoint."""
+    try:
+        return TrainConfig.from_dict(ckpt["config"])
+    except (ValueError, TypeError) as exc:
+        raise CheckpointError(f"{ckpt.get('path') or 'checkpoint'}: bad training config ({exc})") from None
+
+
+def checkpoint_scaling(ckpt: dict) -> Scaling:
+    return Scaling(**ckpt["scaling"])
+
+
+def model_from_checkpoint(ckpt: dict, device: Any = "cpu"):
+    """The generator of a checkpoint, weights loaded, in eval mode on ``device``."""
+    from t2tcore.sr.models import MODELS, build_model
+
+    m = ckpt["model"]
+    if m.get("name") not in MODELS:
+        raise CheckpointError(f"{ckpt.get('path') or 'checkpoint'}: unknown model {m.get('name')!r}")
+    model = build_model(m["name"], m.get("preset", "small"), **{k: tuple(v) if isinstance(v, list) else v
+                                                                  for k, v in m.get("kwargs", {}).items()})
+    try:
+        model.load_state_dict(ckpt["state_dict"])
+    except RuntimeError as exc:
+        raise CheckpointError(
+            f"{ckpt.get('path') or 'checkpoint'}: weights do not fit model {m['name']}/{m.get('preset')}: "
+            f"{str(exc).splitlines()[0][:120]}"
+        ) from None
+    return model.to(device).eval()

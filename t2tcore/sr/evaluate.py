@@ -1,0 +1,515 @@
+"""Scoring SR models on real thick -> real thin pairs: Table IV, its baseline rows, and Table VI's rank.
+
+For every test case (a patient, kernel and dose with a real thin and a real thick series of
+the same raw data), :func:`evaluate_case` feeds the real thick series through the one input
+pipeline (:func:`t2tcore.sr.pairs.to_thin_grid`, linear along z to the real thin positions)
+and every model, and scores each output against the real thin series
+(:func:`t2tcore.evaluation.compare`, ``paper`` and ``hu`` conventions). The input itself is scored
+too: the **linear-interpolation baseline** (label ``"linear"``), what you get with no network.
+
+Which voxels are scored (:func:`eval_region`): thin slices inside the real thick series' range
+(nothing extrapolated), optionally only the central ``n_slices`` of them and only the body's
+bounding box in-plane (plus a margin) to save time on CPU; the model sees ``halo`` more
+slices on each side, which are not scored. The chapter states the region it used.
+
+Tables: :func:`table4` (mean ± std per kernel and model, † where a paired Wilcoxon test
+against ``proposed`` gives p < 0.05, pairs = patient x dose), :func:`beside_paper` (ours next
+to the paper's Table IV), :func:`baseline_verdict` (does a model beat linear interpolation?),
+:func:`naive_verdict` (does training on proposed pairs beat naive pairs?),
+:func:`performance_rank` (Table VI: models ranked by mean PSNR over every test volume).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from t2tcore.evaluation import compare, paired_wilcoxon
+from t2tcore.masks import body_mask
+from t2tcore.sr.checkpoint import checkpoint_scaling, load_checkpoint, model_from_checkpoint
+from t2tcore.sr.infer import DEFAULT_ROI, predict
+from t2tcore.sr.pairs import to_thin_grid
+
+__all__ = [
+    "BASELINE",
+    "EvalRegion",
+    "LoadedModel",
+    "baseline_verdict",
+    "beside_paper",
+    "eval_region",
+    "evaluate_case",
+    "extremes",
+    "fid_rows",
+    "load_models",
+    "naive_verdict",
+    "paper_table4",
+    "paper_table6",
+    "performance_rank",
+    "table4",
+    "table4_cells",
+]
+
+#: Label of the no-network row: the real thick series linearly interpolated to the thin grid.
+BASELINE = "linear"
+
+# The paper's Table IV: kernel -> model -> method -> metric -> (mean, std). Every "average"
+# (Simple Averaging) cell carries † except the FIDs of VDSR and U-Net.
+_TABLE4 = {
+    "D45": {
+        "vdsr": {"average": {"psnr": (36.4722, 2.9112), "rmse": (0.0320, 0.0131), "ssim": (0.7617, 0.0649), "fid": (0.6344, 0.1071)},
+                 "proposed": {"psnr": (37.2176, 3.0876), "rmse": (0.0296, 0.0128), "ssim": (0.8140, 0.0640), "fid": (0.6407, 0.0977)}},
+        "unet": {"average": {"psnr": (36.5079, 2.9129), "rmse": (0.0319, 0.0133), "ssim": (0.7683, 0.0642), "fid": (0.6655, 0.1140)},
+                 "proposed": {"psnr": (37.9405, 2.1842), "rmse": (0.0262, 0.0071), "ssim": (0.8127, 0.0606), "fid": (0.7072, 0.1755)}},
+        "esrresnet": {"average": {"psnr": (36.6322, 2.7383), "rmse": (0.0312, 0.0120), "ssim": (0.7859, 0.0650), "fid": (0.6407, 0.0659)},
+                      "proposed": {"psnr": (37.8946, 2.5350), "rmse": (0.0267, 0.0094), "ssim": (0.8312, 0.0504), "fid": (0.5556, 0.0701)}},
+        "esrgan": {"average": {"psnr": (36.8371, 2.4522), "rmse": (0.0301, 0.0098), "ssim": (0.7831, 0.0598), "fid": (0.6535, 0.1118)},
+                   "proposed": {"psnr": (37.9786, 2.4597), "rmse": (0.0264, 0.0089), "ssim": (0.8271, 0.0477), "fid": (0.5563, 0.0876)}},
+    },
+    "B30": {
+        "vdsr": {"average": {"psnr": (37.2458, 4.6983), "rmse": (0.0323, 0.0209), "ssim": (0.8630, 0.0404), "fid": (0.3894, 0.0281)},
+                 "proposed": {"psnr": (38.5657, 4.6613), "rmse": (0.0280, 0.0196), "ssim": (0.9060, 0.0315), "fid": (0.3919, 0.0201)}},
+        "unet": {"average": {"psnr": (37.4172, 4.4380), "rmse": (0.0311, 0.0185), "ssim": (0.8529, 0.0423), "fid": (0.3924, 0.0261)},
+                 "proposed": {"psnr": (39.7475, 3.5318), "rmse": (0.0226, 0.0112), "ssim": (0.9073, 0.0292), "fid": (0.4238, 0.0767)}},
+        "esrresnet": {"average": {"psnr": (37.9217, 4.1180), "rmse": (0.0289, 0.0171), "ssim": (0.8788, 0.0379), "fid": (0.3258, 0.0374)},
+                      "proposed": {"psnr": (40.2103, 3.9283), "rmse": (0.0223, 0.0150), "ssim": (0.9182, 0.0264), "fid": (0.2608, 0.0220)}},
+        "esrgan": {"average": {"psnr": (38.2401, 3.6225), "rmse": (0.0270, 0.0136), "ssim": (0.8629, 0.0391), "fid": (0.3086, 0.0446)},
+                   "proposed": {"psnr": (40.5083, 3.8736), "rmse": (0.0215, 0.0144), "ssim": (0.9199, 0.0278), "fid": (0.2331, 0.0187)}},
+    },
+}
+_NO_DAGGER = {("vdsr", "fid"), ("unet", "fid")}
+
+# The paper's Table VI: inference time (s per image, RTX 6000), parameter size (MB), rank.
+_TABLE6 = {"vdsr": (9, 298, 4), "unet": (6, 4, 3), "esrresnet": (8, 40, 2), "esrgan": (8, 83, 1)}
+
+MODEL_LABELS = {"vdsr": "VDSR", "unet": "U-Net", "esrresnet": "ESRResNet", "esrgan": "ESRGAN"}
+
+
+def paper_table4() -> pd.DataFrame:
+    """The paper's Table IV (SR models trained on simulated pairs, tested on real thick slices).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``kernel, model, method`` (``average`` = the paper's Simple Averaging,
+        ``proposed``), ``metric`` (psnr, rmse, ssim, fid), ``mean, std, significant`` (the
+        paper's † against proposed). The paper's convention: min-max scaling to [-1, 1];
+        its FID scale is not explained.
+    """
+    rows = []
+    for k, models in _TABLE4.items():
+        for m, methods in models.items():
+            for meth, metrics in methods.items():
+                for metric, (mean, std) in metrics.items():
+                    sig = meth == "average" and (m, metric) not in _NO_DAGGER
+                    rows.append({"kernel": k, "model": m, "method": meth, "metric": metric, "mean": mean, "std": std,
+                                 "significant": sig})
+    return pd.DataFrame(rows)
+
+
+def paper_table6() -> pd.DataFrame:
+    """The paper's Table VI: ``model, inference_s`` (per volume, NVIDIA RTX 6000), ``parameter_mb``, ``rank``."""
+    return pd.DataFrame(
+        [{"model": m, "inference_s": t, "parameter_mb": mb, "rank": r} for m, (t, mb, r) in _TABLE6.items()]
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Scoring one case
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EvalRegion:
+    """Which voxels of a thin series are scored, and which slices the models see.
+
+    Attributes
+    ----------
+    z : slice
+        Scored thin slices (indices into the thin series).
+    z_in : slice
+        Thin slices fed to the models (``z`` plus a halo, inside the thick range).
+    y, x : slice
+        In-plane crop (rows, columns).
+    """
+
+    z: slice
+    z_in: slice
+    y: slice
+    x: slice
+
+
+def _box(mask: np.ndarray, axis: tuple, n: int, margin: int) -> slice:
+    hit = np.flatnonzero(mask.any(axis=axis))
+    if hit.size == 0:
+        return slice(0, n)
+    return slice(max(0, int(hit[0]) - margin), min(n, int(hit[-1]) + 1 + margin))
+
+
+def eval_region(thin, thick, n_slices: int | None = None, margin_px: int | None = None, halo: int = 4) -> EvalRegion:
+    """The scored region of one case (see the module docstring).
+
+    Parameters
+    ----------
+    thin, thick : t2tcore.io.Series
+    n_slices : int, optional
+        Score only the central ``n_slices`` thin slices inside the thick range (default all).
+    margin_px : int, optional
+        Crop in-plane to the bounding box of the thin series' body mask plus this margin
+        (default: whole slices).
+    halo : int
+        Extra input slices on each side (inside the thick range).
+
+    Returns
+    -------
+    EvalRegion
+    """
+    from t2tcore.sr.errors import SRInputError
+
+    lo, hi = float(thick.positions.min()), float(thick.positions.max())
+    inside = np.flatnonzero((thin.positions >= lo - 1e-6) & (thin.positions <= hi + 1e-6))
+    if inside.size == 0:
+        raise SRInputError("no thin slice lies inside the thick series' range")
+    a, b = int(inside[0]), int(inside[-1]) + 1
+    if n_slices is not None and n_slices < b - a:
+        mid = (a + b) // 2
+        a2 = mid - int(n_slices) // 2
+        za, zb = a2, a2 + int(n_slices)
+    else:
+        za, zb = a, b
+    z_in = slice(max(a, za - int(halo)), min(b, zb + int(halo)))
+    ny, nx = thin.volume.shape[1:]
+    if margin_px is None:
+        y, x = slice(0, ny), slice(0, nx)
+    else:
+        mask = body_mask(thin.volume[za:zb])
+        y = _box(mask, (0, 2), ny, int(margin_px))
+        x = _box(mask, (0, 1), nx, int(margin_px))
+    return EvalRegion(slice(za, zb), z_in, y, x)
+
+
+@dataclass
+class LoadedModel:
+    """A checkpoint's generator ready for scoring: ``label``, ``model``, ``method``, ``scaling``, ``roi``."""
+
+    label: str
+    name: str
+    method: str
+    model: Any
+    scaling: Any
+    roi: tuple
+
+
+def load_models(checkpoints: Mapping[str, Any], device: Any = "cpu") -> list[LoadedModel]:
+    """Load checkpoints (label -> path or dict) for :func:`evaluate_case`."""
+    out = []
+    for label, c in checkpoints.items():
+        ck = load_checkpoint(c)
+        out.append(LoadedModel(label, ck["model"]["name"], ck["simulation"]["method"], model_from_checkpoint(ck, device),
+                               checkpoint_scaling(ck), DEFAULT_ROI[ck["model"]["preset"]]))
+    return out
+
+
+def evaluate_case(
+    thin,
+    thick,
+    models: Sequence[LoadedModel],
+    region: EvalRegion,
+    *,
+    conventions: Sequence[str] = ("paper", "hu"),
+    ssim_modes: Sequence[str] = ("2d",),
+    fid_slices: int = 0,
+    keep: bool = False,
+    device: Any = None,
+) -> tuple[list[dict], dict]:
+    """Score every model and the linear baseline on one real thick -> real thin pair.
+
+    Parameters
+    ----------
+    thin, thick : t2tcore.io.Series
+        Real thin and real thick series of one patient, kernel and dose.
+    models : sequence of LoadedModel
+        From :func:`load_models`.
+    region : EvalRegion
+        From :func:`eval_region`.
+    conventions, ssim_modes
+        As :func:`t2tcore.evaluation.compare`.
+    fid_slices : int
+        Evenly spaced scored slices kept (HU) for :func:`fid_rows` (0: none).
+    keep : bool
+        Also return the scored volumes (HU) for figures.
+    device : str, optional
+        Inference device (default: each model's).
+
+    Returns
+    -------
+    rows : list of dict
+        One per label and convention: ``label, model, method, convention, psnr, rmse,
+        ssim_*, n_slices, n_voxels, z_first, z_last``, and the scored volumes' extremes in HU
+        (``ref_min, ref_max`` of the real thin volume, ``test_min, test_max`` of the label's):
+        the ``paper`` convention scales each volume by its own.
+    extra : dict
+        ``"fid"``: label (and ``"reference"``) -> slices (k, y, x); ``"volumes"`` (when
+        ``keep``): ``"thin"``, ``"linear"`` and each label -> (z, y, x) HU;
+        ``"positions"``: the scored slices' positions (mm).
+    """
+    pos_in = thin.positions[region.z_in]
+    inp = to_thin_grid(thick.volume, thick.positions, pos_in, outside="clamp")[:, region.y, region.x]
+    inner = slice(region.z.start - region.z_in.start, region.z.stop - region.z_in.start)
+    ref = np.ascontiguousarray(thin.volume[region.z, region.y, region.x])
+    outputs = {BASELINE: (BASELINE, BASELINE, np.ascontiguousarray(inp[inner]))}
+    for m in models:
+        y = predict(m.model, m.scaling.forward(inp), roi=m.roi, device=device)
+        outputs[m.label] = (m.name, m.method, np.ascontiguousarray(m.scaling.inverse(y)[inner]))
+    mask = body_mask(ref) if "hu" in conventions else None
+    pos = thin.positions[region.z]
+    rows = []
+    for label, (name, method, vol) in outputs.items():
+        extremes = {"ref_min": float(ref.min()), "ref_max": float(ref.max()), "test_min": float(vol.min()),
+                    "test_max": float(vol.max())}
+        for c in conventions:
+            r = compare(ref, vol, convention=c, mask=mask if c == "hu" else None, ssim_modes=ssim_modes)
+            rows.append({"label": label, "model": name, "method": method, **r, "n_slices": int(ref.shape[0]),
+                         "z_first": float(pos[0]), "z_last": float(pos[-1]), **extremes})
+    extra: dict = {"positions": pos}
+    if fid_slices:
+        pick = np.unique(np.round(np.linspace(0, ref.shape[0] - 1, min(int(fid_slices), ref.shape[0]))).astype(int))
+        extra["fid"] = {"reference": ref[pick], **{label: v[pick] for label, (_, _, v) in outputs.items()}}
+    if keep:
+        extra["volumes"] = {"thin": ref, **{label: v for label, (_, _, v) in outputs.items()}}
+    return rows, extra
+
+
+def fid_rows(slice_sets: Sequence[Mapping[str, np.ndarray]], *, device: Any = None, progress: bool = False) -> list[dict]:
+    """FID of every label against the real thin slices, pooled over cases (one group, e.g. a kernel).
+
+    Parameters
+    ----------
+    slice_sets : sequence of mapping
+        ``extra["fid"]`` of :func:`evaluate_case` for each case of the group.
+
+    Returns
+    -------
+    list of dict
+        ``label, fid, n_slices, n_cases``. Slices are HU, shown to the network through the fixed
+        window -1000..1000 HU (:data:`t2tcore.evaluation.FID_WINDOW`), not each volume's own
+        extremes; with far fewer slices than InceptionV3's 2048 features the values are only
+        comparable between labels on the same slices.
+    """
+    from t2tcore.evaluation import FID_WINDOW, fid_features, frechet_distance
+
+    if not slice_sets:
+        return []
+    kw = dict(window=FID_WINDOW, device=device, progress=progress)
+    ref = fid_features([s["reference"] for s in slice_sets], **kw)
+    n = int(ref.shape[0])
+    rows = []
+    for label in slice_sets[0]:
+        if label == "reference":
+            continue
+        f = fid_features([s[label] for s in slice_sets], **kw)
+        rows.append({"label": label, "fid": frechet_distance(ref, f), "n_slices": n, "n_cases": len(slice_sets)})
+    return rows
+
+
+# --------------------------------------------------------------------------------------
+# Tables
+# --------------------------------------------------------------------------------------
+
+
+def _with_baseline_per_model(df: pd.DataFrame) -> pd.DataFrame:
+    """Copy the baseline rows into every model's block (method ``linear``), add the pairing key ``case``."""
+    d = df.copy()
+    d["case"] = d["patient"].astype(str) + "/" + d["dose"].astype(str)
+    base = d[d.label == BASELINE]
+    parts = [d[d.label != BASELINE]]
+    for m in [m for m in dict.fromkeys(d.model) if m != BASELINE]:
+        parts.append(base.assign(model=m, method=BASELINE))
+    return pd.concat(parts, ignore_index=True)
+
+
+def table4(df: pd.DataFrame, metrics: Sequence[str], convention: str = "paper") -> pd.DataFrame:
+    """Table IV (ours) in long form: per kernel, model and training simulation, with the baseline row.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Rows of :func:`evaluate_case` with ``patient, kernel, dose`` added.
+    metrics : sequence of str
+        Metric columns (e.g. ``["psnr", "rmse", "ssim_2d"]``).
+    convention : str
+
+    Returns
+    -------
+    DataFrame
+        :func:`t2tcore.evaluation.summary_stats` with groups (kernel, model): ``mean, std, n,
+        p`` (paired two-sided Wilcoxon against ``proposed``, pairs = patient x dose),
+        ``significant`` (p < 0.05), ``best``; the linear-interpolation baseline appears in
+        every model's block as method ``linear``. Show it with
+        :func:`t2tcore.evaluation.tables.style_summary`.
+    """
+    from t2tcore.evaluation import summary_stats
+
+    d = _with_baseline_per_model(df[df.convention == convention])
+    return summary_stats(d, list(metrics), method_col="method", patient_col="case", reference="proposed",
+                         group_cols=("kernel", "model"))
+
+
+def table4_cells(stats: pd.DataFrame, kernel: str, ssim_col: str = "ssim_2d") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One kernel's Table IV with the paper's cells beside ours, for :func:`t2tcore.evaluation.tables.style_table`.
+
+    Parameters
+    ----------
+    stats : DataFrame
+        :func:`table4`.
+    kernel : str
+    ssim_col : str
+        Our SSIM column shown under the paper's SSIM.
+
+    Returns
+    -------
+    cells : DataFrame of str
+        Rows (model, method); columns (metric, "ours" | "paper"): "mean ± std", † where p < 0.05
+        against proposed (ours: our paired Wilcoxon test; paper: the paper's mark); "—" where the
+        paper has no such row.
+    bold : DataFrame of bool
+        Our best value per model and metric.
+    """
+    from t2tcore.evaluation.tables import DAGGER, mean_std, summary_cells
+
+    s = stats[stats.kernel == kernel]
+    ours, best = summary_cells(s, index=["model", "method"], columns="metric")
+    paper = paper_table4()
+    paper = paper[paper.kernel == kernel].set_index(["model", "method", "metric"])
+    names = {"psnr": "PSNR", "rmse": "RMSE", ssim_col: "SSIM"}
+    cols, bold_cols = {}, {}
+    for col in ours.columns:
+        pm = "ssim" if col == ssim_col else col
+        name = names.get(col, col)
+        cols[(name, "ours")] = ours[col]
+        bold_cols[(name, "ours")] = best[col]
+        cells = []
+        for model, method in ours.index:
+            key = (model, method, pm)
+            if key in paper.index:
+                r = paper.loc[key]
+                cells.append(mean_std(r["mean"], r["std"]) + (DAGGER if r["significant"] else ""))
+            else:
+                cells.append("—")
+        cols[(name, "paper")] = pd.Series(cells, index=ours.index)
+        bold_cols[(name, "paper")] = pd.Series(False, index=ours.index)
+    return pd.DataFrame(cols), pd.DataFrame(bold_cols)
+
+
+def _fmt(mean: float, std: float) -> str:
+    return f"{mean:.4f} ± {std:.4f}" if np.isfinite(std) else f"{mean:.4f}"
+
+
+def beside_paper(df: pd.DataFrame, convention: str = "paper", ssim_col: str = "ssim_2d") -> pd.DataFrame:
+    """Our Table IV cells next to the paper's (same kernel, model, simulation, metric).
+
+    Returns
+    -------
+    DataFrame
+        Index (kernel, model, method, metric); columns ``ours`` and ``paper`` ("mean ± std";
+        the paper's with † where it marks one); methods the paper lacks have an empty
+        ``paper`` cell.
+    """
+    paper = paper_table4()
+    d = df[df.convention == convention]
+    rows = []
+    for (k, model, method), g in d.groupby(["kernel", "model", "method"], sort=False):
+        for metric, col in (("psnr", "psnr"), ("rmse", "rmse"), ("ssim", ssim_col)):
+            if col not in g:
+                continue
+            v = g[col].to_numpy(float)
+            p = paper[(paper.kernel == k) & (paper.model == model) & (paper.method == method) & (paper.metric == metric)]
+            pcell = _fmt(p["mean"].iloc[0], p["std"].iloc[0]) + ("†" if p["significant"].iloc[0] else "") if len(p) else ""
+            rows.append({"kernel": k, "model": model, "method": method, "metric": metric,
+                         "ours": _fmt(v.mean(), v.std(ddof=1) if v.size > 1 else math.nan), "paper": pcell})
+    return pd.DataFrame(rows).set_index(["kernel", "model", "method", "metric"])
+
+
+def _paired(df: pd.DataFrame, a_label: str, b_label: str, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    key = ["kernel", "patient", "dose"]
+    a = df[df.label == a_label].set_index(key)[metric]
+    b = df[df.label == b_label].set_index(key)[metric]
+    both = pd.concat([a.rename("a"), b.rename("b")], axis=1).dropna()
+    return both["a"].to_numpy(float), both["b"].to_numpy(float)
+
+
+def _verdict_rows(df: pd.DataFrame, pairs: Sequence[tuple[str, str, str, str]], metric: str) -> pd.DataFrame:
+    rows = []
+    for kernel in dict.fromkeys(df.kernel):
+        dk = df[df.kernel == kernel]
+        for model, method, a, b in pairs:
+            x, y = _paired(dk, a, b, metric)
+            if x.size == 0:
+                continue
+            w = paired_wilcoxon(x, y)
+            diff = x - y
+            rows.append({"kernel": kernel, "model": model, "method": method, "compared_with": b,
+                         f"mean_diff_{metric}": float(diff.mean()), "wins": int(np.sum(diff > 0)), "n": int(x.size),
+                         "p": w.pvalue, "better": bool(diff.mean() > 0 and w.pvalue < 0.05),
+                         "worse": bool(diff.mean() < 0 and w.pvalue < 0.05), "note": w.note})
+    return pd.DataFrame(rows)
+
+
+def baseline_verdict(df: pd.DataFrame, convention: str = "paper", metric: str = "psnr") -> pd.DataFrame:
+    """Does each SR model beat the linear-interpolation baseline? (paired per patient and dose)
+
+    Returns
+    -------
+    DataFrame
+        Per kernel and label: ``mean_diff_<metric>`` (model - linear; dB for PSNR), ``wins``
+        (cases where the model is better), ``n``, ``p`` (two-sided Wilcoxon), ``better`` /
+        ``worse`` (p < 0.05 in that direction).
+    """
+    d = df[df.convention == convention]
+    labels = [(r.model, r.method, r.label, BASELINE) for r in d.drop_duplicates("label").itertuples()
+              if r.label != BASELINE]
+    sign = 1.0 if metric.startswith(("psnr", "ssim")) else -1.0
+    d = d.assign(**{metric: sign * d[metric]})
+    out = _verdict_rows(d, labels, metric)
+    if len(out) and sign < 0:
+        out[f"mean_diff_{metric}"] *= -1
+    return out
+
+
+def naive_verdict(df: pd.DataFrame, convention: str = "paper", metric: str = "psnr", naive: str = "average") -> pd.DataFrame:
+    """Does training on ``proposed`` pairs beat training on naive pairs, model by model? (``proposed`` - naive)"""
+    d = df[df.convention == convention]
+    labels = {(r.model, r.method): r.label for r in d.drop_duplicates("label").itertuples()}
+    pairs = [(m, "proposed", labels[(m, "proposed")], labels[(m, naive)])
+             for (m, meth) in labels if meth == "proposed" and (m, naive) in labels]
+    return _verdict_rows(d, pairs, metric)
+
+
+def extremes(df: pd.DataFrame) -> pd.DataFrame:
+    """How far each label's extremes lie from the real thin volume's, per kernel (mean over cases, HU).
+
+    The ``paper`` convention min-max scales every volume on its own, so a few voxels beyond the
+    real volume's extremes rescale all the others: ``max_over`` (test max - real max) and
+    ``min_under`` (real min - test min) show how much.
+
+    Returns
+    -------
+    DataFrame
+        ``kernel, label, max_over, min_under, n``.
+    """
+    d = df.drop_duplicates(["kernel", "patient", "dose", "label"])
+    d = d.assign(max_over=d.test_max - d.ref_max, min_under=d.ref_min - d.test_min)
+    out = d.groupby(["kernel", "label"], sort=False).agg(max_over=("max_over", "mean"), min_under=("min_under", "mean"),
+                                                          n=("max_over", "size"))
+    return out.reset_index()
+
+
+def performance_rank(df: pd.DataFrame, convention: str = "paper", method: str = "proposed") -> pd.DataFrame:
+    """Table VI's rank: models trained on ``method`` pairs, by mean PSNR over every test volume (1 = best)."""
+    d = df[(df.convention == convention) & (df.method == method)]
+    m = d.groupby("model")["psnr"].agg(["mean", "count"]).rename(columns={"mean": "mean_psnr", "count": "n_volumes"})
+    m["rank"] = m["mean_psnr"].rank(ascending=False, method="min").astype(int)
+    return m.sort_values("rank").reset_index()

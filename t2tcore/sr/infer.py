@@ -1,0 +1,262 @@
+"""Applying an SR model to a whole thick series (:func:`apply_model`, :func:`predict`).
+
+The thick series goes through the same input pipeline as in training
+(:func:`t2tcore.sr.pairs.to_thin_grid`: linear interpolation along z, in mm, to the thin
+positions), is scaled to network units, and the model runs over it in overlapping windows
+whose seams are blended with Gaussian weights (:func:`monai.inferers.sliding_window_inference`).
+
+Bounded memory: the volume is processed in slabs along z (each slab with a halo of half a
+window on each side, the halo's output discarded), so besides the input and the output only
+one slab's buffers (MONAI's output and weight-count maps, at most ``max_slab_voxels`` voxels
+each) and one batch of windows' activations exist at a time, whatever the number of slices.
+
+Positions are in mm, volumes HU float32 (Z, Y, X).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any, Sequence
+
+import numpy as np
+
+from t2tcore.errors import SeriesWarning
+from t2tcore.simulation import thick_positions
+from t2tcore.sr.checkpoint import checkpoint_scaling, load_checkpoint, model_from_checkpoint
+from t2tcore.sr.errors import SRInputError
+from t2tcore.sr.pairs import to_thin_grid
+
+__all__ = ["DEFAULT_ROI", "apply_model", "check_thick", "predict", "thin_positions"]
+
+#: Default sliding-window size (z, y, x) per preset, in voxels.
+DEFAULT_ROI = {"small": (64, 256, 256), "paper": (32, 160, 160)}
+
+#: Default slab size: output voxels per slab (64 slices of 512 x 512).
+MAX_SLAB_VOXELS = 64 * 512 * 512
+
+# Thick series may be this much (relative) thinner than the thinnest training thickness.
+_THICKNESS_TOL = 0.01
+
+
+def _round_up(n: int, m: int) -> int:
+    return int(math.ceil(n / m) * m)
+
+
+def _roi(shape: Sequence[int], roi: Sequence[int], multiple: Sequence[int]) -> tuple[int, int, int]:
+    """The window: ``roi`` but no larger than the volume (rounded up to the model's size multiple)."""
+    return tuple(_round_up(min(int(r), int(n)), int(m)) for r, n, m in zip(roi, shape, multiple))
+
+
+def predict(
+    model,
+    volume: np.ndarray,
+    *,
+    roi: Sequence[int] = (64, 256, 256),
+    overlap: float = 0.25,
+    device: Any = None,
+    sw_batch_size: int = 1,
+    max_slab_voxels: int = MAX_SLAB_VOXELS,
+    progress: bool = False,
+) -> np.ndarray:
+    """Run a model over a whole volume in blended overlapping windows.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Maps (N, 1, z, y, x) to (N, 1, z, y, x), network units. Its ``size_multiple``
+        attribute (if any) rounds the window size.
+    volume : ndarray, shape (Z, Y, X)
+        Input in network units (float32). Not modified.
+    roi : (int, int, int)
+        Window size (z, y, x), shrunk to the volume's size.
+    overlap : float
+        Fraction of a window shared with its neighbour (MONAI ``overlap``).
+    device : str or torch.device, optional
+        Where windows are computed (default: the model's device). The output is stitched on CPU.
+    sw_batch_size : int
+        Windows per forward pass.
+    max_slab_voxels : int
+        Output voxels per slab along z (memory bound; see the module docstring).
+    progress : bool
+        A progress bar over slabs.
+
+    Returns
+    -------
+    ndarray, shape (Z, Y, X), float32
+    """
+    import torch
+    from monai.inferers import sliding_window_inference
+
+    from t2tcore.progress import bar
+
+    vol = np.asarray(volume, dtype=np.float32)
+    if vol.ndim != 3:
+        raise ValueError(f"volume must be (Z, Y, X), got shape {vol.shape}")
+    if not 0 <= overlap < 1:
+        raise ValueError(f"overlap must be in [0, 1), got {overlap}")
+    dev = torch.device(device) if device is not None else next(model.parameters()).device
+    multiple = getattr(model, "size_multiple", (1, 1, 1))
+    win = _roi(vol.shape, roi, multiple)
+    plane = vol.shape[1] * vol.shape[2]
+    slab = max(win[0], int(max_slab_voxels) // plane)
+    halo = 0 if slab >= vol.shape[0] else win[0] // 2
+    out = np.empty_like(vol)
+    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
+                ) if dev.type == "cuda" else None
+
+    def run(x):
+        x = x.contiguous(memory_format=torch.channels_last_3d)  # faster 3-D convolutions (oneDNN, cuDNN)
+        if autocast is None:
+            return model(x).contiguous()
+        with autocast():
+            return model(x).float().contiguous()
+
+    starts = list(range(0, vol.shape[0], slab))
+    was_training = model.training
+    model.eval()
+    model.to(memory_format=torch.channels_last_3d)
+    try:
+        with torch.no_grad(), bar(total=len(starts), desc="SR inference", unit="slab", enabled=progress) as pbar:
+            for z0 in starts:
+                z1 = min(vol.shape[0], z0 + slab)
+                a, b = max(0, z0 - halo), min(vol.shape[0], z1 + halo)
+                x = torch.from_numpy(np.ascontiguousarray(vol[a:b]))[None, None]  # (1, 1, z, y, x)
+                w = _roi(x.shape[2:], win, multiple)
+                y = sliding_window_inference(
+                    x, w, sw_batch_size, run, overlap=overlap, mode="gaussian", padding_mode="replicate",
+                    sw_device=dev, device="cpu",
+                )
+                out[z0:z1] = y[0, 0, z0 - a : z1 - a].numpy()
+                del x, y
+                pbar.update(1)
+    finally:
+        model.train(was_training)
+    return out
+
+
+def thin_positions(thick_pos: Any, interval: float) -> np.ndarray:
+    """Thin slice positions every ``interval`` mm across a thick series' extent (Algorithm 1)."""
+    p = np.asarray(thick_pos, dtype=np.float64)
+    return thick_positions(float(p.min()), float(p.max()), float(interval))
+
+
+def check_thick(ckpt: dict, thick, min_slices: int | None = None) -> float:
+    """Refuse a thick series the model cannot take; return its thickness (mm).
+
+    Raises
+    ------
+    SRInputError
+        Fewer than 2 slices, or thinner than the thinnest training thick slices.
+    """
+    n = int(thick.volume.shape[0])
+    if n < 2:
+        raise SRInputError(f"the thick series has {n} slice(s); at least 2 are needed to interpolate along z")
+    t = thick.thickness
+    if not t:
+        t = thick.spacing
+        warnings.warn(f"the thick series has no SliceThickness; taking its spacing ({t:g} mm)", SeriesWarning, stacklevel=3)
+    t_min = float(ckpt["simulation"]["min_thickness"])
+    if t < t_min * (1 - _THICKNESS_TOL):
+        raise SRInputError(
+            f"the thick series is {t:g} mm thick, thinner than the thinnest thick slices the model was trained on "
+            f"({t_min:g} mm)"
+        )
+    return float(t)
+
+
+def apply_model(
+    checkpoint: Any,
+    thick,
+    target_positions: Any = None,
+    *,
+    interval: float | None = None,
+    device: Any = None,
+    roi: Sequence[int] | None = None,
+    overlap: float = 0.25,
+    progress: bool = False,
+):
+    """Super-resolve a thick series into a thin one.
+
+    Parameters
+    ----------
+    checkpoint : path or dict
+        A checkpoint of :func:`t2tcore.sr.train.train_model` (or its loaded dict).
+    thick : t2tcore.io.Series
+        The thick series (real or simulated). Not modified.
+    target_positions : array_like, optional
+        Positions (mm, along the thick series' normal) of the thin slices to make, e.g. those
+        of a real thin series for evaluation. Positions outside the thick series' range take
+        its end slice (a :class:`~t2tcore.errors.SeriesWarning` says how many). Default: every
+        ``interval`` mm from its first to its last slice.
+    interval : float, optional
+        Spacing of the default thin positions, mm (default: the training data's thin spacing).
+    device : str, optional
+        Default: CUDA when available, else CPU.
+    roi : (int, int, int), optional
+        Window size (default :data:`DEFAULT_ROI` of the model's preset).
+    overlap : float
+        Window overlap.
+    progress : bool
+        Progress bar.
+
+    Returns
+    -------
+    t2tcore.io.Series
+        A derived series of the same patient, study and frame of reference (write it with
+        :func:`t2tcore.io.write_series`): SliceThickness = the training thin thickness, a
+        SeriesDescription naming the model and its training simulation.
+
+    Raises
+    ------
+    CheckpointError
+        Not a checkpoint.
+    SRInputError
+        A thick series thinner than the model's thinnest training thickness, with fewer than
+        2 slices, or fewer thin slices to make than one training patch deep.
+    """
+    import torch
+
+    from t2tcore import __version__
+
+    ckpt = load_checkpoint(checkpoint)
+    sim = ckpt["simulation"]
+    t = check_thick(ckpt, thick)
+    if target_positions is None:
+        step = float(interval) if interval else float(sim["thin_spacing_mm"])
+        targets = thin_positions(thick.positions, step)
+    else:
+        targets = np.asarray(target_positions, dtype=np.float64).reshape(-1)
+        step = float(np.median(np.diff(np.sort(targets)))) if targets.size > 1 else None
+    depth = int(ckpt["config"]["patch"][0])
+    if targets.size < depth:
+        raise SRInputError(
+            f"too few slices for one window: {targets.size} thin slice(s) to make, the model works on windows of "
+            f"{depth} (its training patch depth)"
+        )
+    lo, hi = float(thick.positions.min()), float(thick.positions.max())
+    outside = int(np.count_nonzero((targets < lo - 1e-6) | (targets > hi + 1e-6)))
+    if outside == targets.size:
+        raise SRInputError(f"no target position lies inside the thick series ({lo:.2f} to {hi:.2f} mm)")
+    if outside:
+        warnings.warn(f"{outside} of {targets.size} thin position(s) lie outside the thick series ({lo:.2f} to "
+                      f"{hi:.2f} mm) and take its end slice", SeriesWarning, stacklevel=2)
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    scaling = checkpoint_scaling(ckpt)
+    model = model_from_checkpoint(ckpt, device)
+    x = scaling.forward(to_thin_grid(thick.volume, thick.positions, targets, outside="clamp"))
+    y = predict(model, x, roi=roi or DEFAULT_ROI[ckpt["model"]["preset"]], overlap=overlap, device=device,
+                progress=progress)
+    del x
+    vol = scaling.inverse(y)
+    name = f"{ckpt['model']['name']}/{ckpt['model']['preset']}"
+    ts = sim["thickness"]
+    what = f"{sim['method']} {min(ts):g}" + (f"-{max(ts):g}" if max(ts) > min(ts) else "") + "mm"
+    thin_t = float(sim["thin_thickness_mm"])
+    description = f"t2t sr {name} {what} -> {thin_t:g}mm"[:64]
+    derivation = (
+        f"t2t {__version__} sr apply: {name} trained on {what} thick slices simulated from {ckpt['data'].get('n_train', '?')} "
+        f"thin series (checkpoint {ckpt.get('path') or '-'}); from series {thick.series_uid} ({t:g} mm)"
+    )
+    return thick.derive(vol, targets, thickness=thin_t, interval=step, description=description, derivation=derivation)

@@ -1,0 +1,28 @@
+import pytest
+
+from t2tcore.sr.profiles import PROFILES, chapter_settings, train_config
+
+
+def test_profiles_and_runs():
+    q = chapter_settings("quick")
+    runs = q.runs()
+    assert runs.index(("esrresnet", "proposed")) < runs.index(("esrgan", "proposed"))
+    assert ("vdsr", "placed_average") in runs and ("unet", "placed_average") not in runs
+    assert runs[-1][0] == "esrgan"
+    p = chapter_settings("paper")
+    assert p.lr == 1e-4 and p.batch == 32 and p.preset == "paper" and p.n_steps(100) == 1000 * 4
+    assert ("esrgan", "calibrated") in p.runs()
+    assert chapter_settings("smoke", steps=1).steps == 1
+    with pytest.raises(ValueError):
+        chapter_settings("huge")
+    assert set(PROFILES) == {"smoke", "quick", "paper"}
+
+
+def test_train_config():
+    q = chapter_settings("quick")
+    c = train_config(q, "esrgan", "proposed", 16, init_from="k")
+    assert c.steps == q.gan_steps and c.init_from == "k" and c.lr == q.lr
+    assert train_config(q, "esrgan", "proposed", 16).steps == q.steps
+    assert train_config(q, "vdsr", "average", 16).interval is None
+    prof = {"x": 1}
+    assert train_config(q, "vdsr", "proposed", 16, profile=prof).profile is None
