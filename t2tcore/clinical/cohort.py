@@ -600,20 +600,6 @@ def _check_out_dir(out: Path) -> None:
             raise ClinicalError(f"{out} holds a virtual cohort of another kind ({kind}); choose another folder")
 
 
-def _check_device(device):
-    import torch
-
-    if device is None:
-        return None
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ClinicalError(f"unknown device {device!r} ({exc})") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ClinicalError(f"device {device!r} asked for, but torch sees no CUDA GPU")
-    return dev
-
-
 def _uid(profile: dict, patient: str, what: str) -> str:
     from pydicom.uid import generate_uid
 
@@ -716,7 +702,7 @@ def make_fibrosis_cohort(profile: str | Mapping, out_dir: str | os.PathLike, *, 
         Unknown or invalid profile; ``out_dir`` a file, a non-empty folder that is not a
         virtual cohort, or a virtual cohort of another kind.
     """
-    from t2tcore.io import staging_dir, swap_in
+    from t2tcore.io.outdir import finish_with_manifest, staging_dir
     from t2tcore.progress import bar as progress_bar
     from t2tcore.scanner import MANIFEST_NAME
 
@@ -724,7 +710,9 @@ def make_fibrosis_cohort(profile: str | Mapping, out_dir: str | os.PathLike, *, 
     spec = fibrosis_cohort_spec(p, disease, survival)
     out = Path(out_dir).expanduser().absolute()
     _check_out_dir(out)
-    device = _check_device(device)
+    from t2tcore.scanner.config import check_device
+
+    device = check_device(device, ClinicalError)
     if not force and is_fibrosis_up_to_date(p, out, disease, survival):
         return out
     plans = plan_fibrosis(p, disease, survival)
@@ -754,10 +742,7 @@ def make_fibrosis_cohort(profile: str | Mapping, out_dir: str | os.PathLike, *, 
             "patients": [{**asdict(x), **infos[x.patient]} for x in plans],
             "series": series,
         }
-        part = tmp / (MANIFEST_NAME + ".part")
-        part.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-        os.replace(part, tmp / MANIFEST_NAME)
-        swap_in(tmp, out)
+        finish_with_manifest(tmp, out, MANIFEST_NAME, manifest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -70,3 +70,18 @@ def swap_in(tmp: str | os.PathLike, out: str | os.PathLike) -> None:
             shutil.rmtree(old, ignore_errors=True)
             return
     os.replace(tmp, out)
+
+
+def finish_with_manifest(tmp: str | os.PathLike, out: str | os.PathLike, name: str, manifest: dict) -> None:
+    """Write ``manifest`` as ``tmp/name`` (JSON), then :func:`swap_in` ``tmp`` as ``out``.
+
+    The manifest is the last file written into the staging folder (through a ``.part`` file
+    and :func:`os.replace`), so a folder with a manifest is always complete.
+    """
+    import json
+
+    tmp = Path(tmp)
+    part = tmp / (name + ".part")
+    part.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    os.replace(part, tmp / name)
+    swap_in(tmp, out)

@@ -64,7 +64,7 @@ import numpy as np
 
 from t2tcore import __version__
 from t2tcore.errors import T2TError
-from t2tcore.io.outdir import staging_dir, swap_in
+from t2tcore.io.outdir import finish_with_manifest, staging_dir
 
 __all__ = [
     "MANIFEST_NAME",
@@ -531,7 +531,9 @@ def make_cohort(profile: str | os.PathLike | Mapping, out_dir: str | os.PathLike
     spec = _jsonable(cohort_spec(p))
     out = Path(out_dir).expanduser().absolute()
     _check_out_dir(out)
-    device = _check_device(device)
+    from t2tcore.scanner.config import check_device
+
+    device = check_device(device)
     if not force and is_up_to_date(p, out):
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -579,30 +581,13 @@ def make_cohort(profile: str | os.PathLike | Mapping, out_dir: str | os.PathLike
             "patients": patients,
             "series": series,
         }
-        part = tmp / (MANIFEST_NAME + ".part")
-        part.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-        os.replace(part, tmp / MANIFEST_NAME)
-        swap_in(tmp, out)
+        finish_with_manifest(tmp, out, MANIFEST_NAME, manifest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     finally:
         bar.close()
     return out
-
-
-def _check_device(device):
-    import torch
-
-    if device is None:
-        return None
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise T2TError(f"unknown device {device!r} ({exc})") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise T2TError(f"device {device!r} asked for, but torch sees no CUDA GPU")
-    return dev
 
 
 def _torch_version() -> str:

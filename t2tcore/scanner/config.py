@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from t2tcore.errors import T2TError
 from t2tcore.scanner.primitives import MU_WATER
 
 __all__ = [
@@ -251,6 +252,22 @@ class _Geom:
         """Pixel (or sub-pixel) centre coordinates (mm), as Phantom.grid."""
         m = self.n * sub
         return (np.arange(m) - (m - 1) / 2) * (self.fov / m)
+
+
+def check_device(device, error: type[Exception] = T2TError) -> torch.device | None:
+    """``device`` as a :class:`torch.device` (None stays None), or ``error`` with a one-line reason.
+
+    Raised for a name torch does not know, and for CUDA asked for where torch sees no GPU.
+    """
+    if device is None:
+        return None
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise error(f"unknown device {device!r} ({exc})") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise error(f"device {device!r} asked for, but torch sees no CUDA GPU")
+    return dev
 
 
 def _default_device(device) -> torch.device:

@@ -14,7 +14,8 @@ One concept per module:
 * :mod:`~t2tcore.sr.infer` — :func:`apply_model`: a whole thick series -> a thin series, in
   bounded memory;
 * :mod:`~t2tcore.sr.cache` — :func:`cached_model`: train once per data + config + code;
-* :mod:`~t2tcore.sr.datasets` — where the chapters' test and training series are;
+* :mod:`~t2tcore.sr.datasets` — where the chapters' test and training series are (LDCT Grand
+  Challenge / TCIA, RPLHR-CT) and how they are read;
 * :mod:`~t2tcore.sr.evaluate` — Table IV (with the linear-interpolation baseline), Table VI's
   rank, the paper's numbers;
 * :mod:`~t2tcore.sr.benchmark` — inference time, peak memory, training throughput;

@@ -358,7 +358,8 @@ def table4(df: pd.DataFrame, metrics: Sequence[str], convention: str = "paper") 
                          group_cols=("kernel", "model"))
 
 
-def table4_cells(stats: pd.DataFrame, kernel: str, ssim_col: str = "ssim_2d") -> tuple[pd.DataFrame, pd.DataFrame]:
+def table4_cells(stats: pd.DataFrame, kernel: str, ssim_col: str = "ssim_2d",
+                 paper: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One kernel's Table IV with the paper's cells beside ours, for :func:`t2tcore.evaluation.tables.style_table`.
 
     Parameters
@@ -368,6 +369,9 @@ def table4_cells(stats: pd.DataFrame, kernel: str, ssim_col: str = "ssim_2d") ->
     kernel : str
     ssim_col : str
         Our SSIM column shown under the paper's SSIM.
+    paper : bool
+        Set the paper's cells beside ours. False on another data set than the paper's (e.g.
+        RPLHR-CT): only the "ours" columns.
 
     Returns
     -------
@@ -382,8 +386,8 @@ def table4_cells(stats: pd.DataFrame, kernel: str, ssim_col: str = "ssim_2d") ->
 
     s = stats[stats.kernel == kernel]
     ours, best = summary_cells(s, index=["model", "method"], columns="metric")
-    paper = paper_table4()
-    paper = paper[paper.kernel == kernel].set_index(["model", "method", "metric"])
+    theirs = paper_table4()
+    theirs = theirs[theirs.kernel == kernel].set_index(["model", "method", "metric"])
     names = {"psnr": "PSNR", "rmse": "RMSE", ssim_col: "SSIM"}
     cols, bold_cols = {}, {}
     for col in ours.columns:
@@ -391,11 +395,13 @@ def table4_cells(stats: pd.DataFrame, kernel: str, ssim_col: str = "ssim_2d") ->
         name = names.get(col, col)
         cols[(name, "ours")] = ours[col]
         bold_cols[(name, "ours")] = best[col]
+        if not paper:
+            continue
         cells = []
         for model, method in ours.index:
             key = (model, method, pm)
-            if key in paper.index:
-                r = paper.loc[key]
+            if key in theirs.index:
+                r = theirs.loc[key]
                 cells.append(mean_std(r["mean"], r["std"]) + (DAGGER if r["significant"] else ""))
             else:
                 cells.append("—")

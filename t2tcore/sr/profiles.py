@@ -147,16 +147,27 @@ def train_config(
     method: str,
     n_series: int,
     *,
-    thickness: Any = 3.0,
-    interval: Any = 2.0,
+    thickness: Any = None,
+    interval: Any = None,
     profile: dict | None = None,
     init_from: str | None = None,
     seed: int = 0,
+    dataset: str = "ldct_gc",
 ) -> TrainConfig:
     """The :class:`TrainConfig` of one chapter run.
 
-    ESRGAN with ``init_from`` (the cache key of an ESRResNet) trains ``gan_steps`` steps.
+    ``thickness`` and ``interval`` (mm; a number, a list or a range, see
+    :mod:`t2tcore.sr.config`) default to the real thick series of ``dataset``
+    (:data:`t2tcore.evaluation.datasets.DATASETS`: ``ldct_gc`` 3 mm every 2 mm, the paper's;
+    ``rplhr_ct`` 5 mm every 5 mm). ESRGAN with ``init_from`` (the cache key of an ESRResNet)
+    trains ``gan_steps`` steps.
     """
+    if thickness is None or interval is None:
+        from t2tcore.evaluation.datasets import dataset_spec
+
+        spec = dataset_spec(dataset)
+        thickness = spec.thickness if thickness is None else thickness
+        interval = spec.interval if interval is None else interval
     steps = settings.n_steps(n_series)
     if model == "esrgan" and init_from is not None and settings.gan_steps is not None:
         steps = int(settings.gan_steps)

@@ -12,12 +12,20 @@
    (:func:`t2tcore.sr.evaluate.evaluate_case`), FID per kernel; :func:`figure_case` — the
    volumes of Fig. 6 (one case, all its slices).
 6. :func:`findings` — the chapter's opening findings in words, computed from the results.
+
+Every step takes the data set (``dataset``: ``"ldct_gc"``, the paper's and the default, or
+``"rplhr_ct"``; :mod:`t2tcore.sr.datasets`): its test pairs and training series, the nominal
+thickness its files are read with, its kernel/dose group, and the thickness and interval of the
+simulated training pairs (:data:`t2tcore.evaluation.datasets.DATASETS`: 3 mm every 2 mm for
+``ldct_gc``, 5 mm every 5 mm for ``rplhr_ct``). :func:`dataset_notes` says in words what changes
+on a data set other than the paper's, and why the paper's Table IV cells (:data:`PAPER_DATASET`
+only) and no published RPLHR-CT numbers stand beside ours.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -25,14 +33,16 @@ import numpy as np
 import pandas as pd
 
 from t2tcore.sr import evaluate as ev
-from t2tcore.sr.datasets import TestCase, training_paths
+from t2tcore.sr.datasets import TestCase, case_name, nominal_thickness, read_volume, training_paths
 from t2tcore.sr.pairs import ThinSeries
 from t2tcore.sr.profiles import ChapterSettings, train_config
 
 __all__ = [
+    "PAPER_DATASET",
     "Calibration",
     "StudyResult",
     "calibrate",
+    "dataset_notes",
     "evaluate",
     "figure_case",
     "findings",
@@ -40,6 +50,10 @@ __all__ = [
     "resolve",
     "train_runs",
 ]
+
+
+#: The data set of the paper's Table IV: only there are its cells set beside ours.
+PAPER_DATASET = "ldct_gc"
 
 
 def resolve(path: str | Path) -> Path:
@@ -51,13 +65,21 @@ def resolve(path: str | Path) -> Path:
 
 
 def read_training(data_root: Path, dataset: str = "ldct_gc", *, progress: bool = False) -> list[ThinSeries]:
-    """The thin training series of a data set, read once (body masks are cached on them)."""
-    from t2tcore.io import read_series
+    """The thin training series of a data set, read once (body masks are cached on them).
+
+    Files that store no slice thickness (RPLHR-CT's NIfTI) are read with the data set's nominal
+    thin thickness (:func:`t2tcore.sr.datasets.nominal_thickness`); a series without a patient
+    ID then takes its case name, so validation holds out whole cases.
+    """
     from t2tcore.progress import bar
 
     paths = training_paths(data_root, dataset)
-    return [ThinSeries.from_series(read_series(p)) for p in bar(paths, desc="reading training series", unit="series",
-                                                                 enabled=progress)]
+    thin_mm, _ = nominal_thickness(dataset)
+    out = []
+    for p in bar(paths, desc="reading training series", unit="series", enabled=progress):
+        s = ThinSeries.from_series(read_volume(p, thin_mm))
+        out.append(replace(s, patient=case_name(p)) if thin_mm is not None and not s.patient else s)
+    return out
 
 
 @dataclass
@@ -71,22 +93,31 @@ class Calibration:
     fwhm_mm: float
 
 
-def calibrate(cases: Sequence[TestCase], *, kernel: str = "B30", dose: str = "full", thickness: float = 3.0,
-              interval: float = 2.0) -> Calibration | None:
+def calibrate(cases: Sequence[TestCase], *, kernel: str | None = None, dose: str | None = None,
+              thickness: float | None = None, interval: float | None = None,
+              dataset: str = "ldct_gc") -> Calibration | None:
     """Fit the real thick series' slice profile on the first patient with a ``kernel``/``dose`` pair.
 
     That patient must then be left out of the test (the chapter does). None when no such case
-    exists or it is the only patient (nothing would be left to test).
+    exists or it is the only patient (nothing would be left to test). Arguments left None are
+    ``dataset``'s (:data:`t2tcore.evaluation.datasets.DATASETS`): its first kernel and dose,
+    its thick slices' thickness and interval (``ldct_gc``: B30, full, 3 mm, 2 mm; ``rplhr_ct``:
+    its one group, 5 mm, 5 mm).
     """
-    from t2tcore.io import read_series
+    from t2tcore.evaluation.datasets import dataset_spec
     from t2tcore.simulation import fit_profile
 
+    spec = dataset_spec(dataset)
+    kernel = spec.kernels[0] if kernel is None else kernel
+    dose = spec.doses[0] if dose is None else dose
+    thickness = spec.thickness if thickness is None else float(thickness)
+    interval = spec.interval if interval is None else float(interval)
     patients = sorted({c.patient for c in cases})
     pick = [c for c in cases if c.kernel == kernel and c.dose == dose]
     if not pick or len(patients) < 2:
         return None
     c = min(pick, key=lambda c: c.patient)
-    thin, thick = read_series(c.thin), read_series(c.thick)
+    thin, thick = c.read()
     prof = fit_profile([(thin.volume, thin.positions, thick.volume, thick.positions)], thickness=thickness,
                        interval=interval, meta={"patient": c.patient, "kernel": kernel, "dose": dose})
     return Calibration(prof.to_dict(), c.patient, kernel, dose, float(prof.fwhm_mm))
@@ -98,12 +129,17 @@ def train_runs(
     cache_dir: str | Path,
     *,
     calibration: Calibration | None = None,
-    thickness: float = 3.0,
-    interval: float = 2.0,
+    thickness: Any = None,
+    interval: Any = None,
+    dataset: str = "ldct_gc",
     device: Any = None,
     progress: bool = False,
 ) -> dict[str, dict]:
-    """Every (model, simulation) of ``settings``: label ``"<model>/<method>"`` -> checkpoint (cached or trained)."""
+    """Every (model, simulation) of ``settings``: label ``"<model>/<method>"`` -> checkpoint (cached or trained).
+
+    The training pairs are simulated at ``thickness`` and ``interval`` (mm), by default the real
+    thick series' of ``dataset`` (:func:`t2tcore.sr.profiles.train_config`).
+    """
     from t2tcore.sr.cache import cached_model
 
     out: dict[str, dict] = {}
@@ -111,7 +147,7 @@ def train_runs(
         if method == "calibrated" and calibration is None:
             continue
         base = out.get(f"esrresnet/{method}") if model == "esrgan" and settings.gan_steps is not None else None
-        cfg = train_config(settings, model, method, len(train), thickness=thickness, interval=interval,
+        cfg = train_config(settings, model, method, len(train), thickness=thickness, interval=interval, dataset=dataset,
                            profile=calibration.profile if calibration else None,
                            init_from=base["cache_key"] if base else None)
         out[f"{model}/{method}"] = cached_model(cfg, train, cache_dir, init_state=base["state_dict"] if base else None,
@@ -149,9 +185,7 @@ def figure_case(case: TestCase, checkpoints: dict[str, dict], settings: ChapterS
         ``volumes`` (``"thin"``, ``"linear"`` and each checkpoint's label -> (Z, Y, X) HU),
         ``case`` (patient, kernel, dose), ``pixel_mm``, ``slice_mm``.
     """
-    from t2tcore.io import read_series
-
-    thin, thick = read_series(case.thin), read_series(case.thick)
+    thin, thick = case.read()
     region = ev.eval_region(thin, thick, None, settings.eval_margin_px, 0)
     _, extra = ev.evaluate_case(thin, thick, ev.load_models(checkpoints, device or "cpu"), region, conventions=(),
                                 keep=True, device=device)
@@ -169,14 +203,13 @@ def evaluate(
     progress: bool = False,
 ) -> StudyResult:
     """Score every checkpoint and the baseline on every case (see the module docstring)."""
-    from t2tcore.io import read_series
     from t2tcore.progress import bar
 
     t0 = time.perf_counter()
     models = ev.load_models(checkpoints, device or "cpu")
     rows, regions, fid_sets = [], [], {}
     for c in bar(cases, desc="scoring SR models", unit="case", enabled=progress):
-        thin, thick = read_series(c.thin), read_series(c.thick)
+        thin, thick = c.read()
         region = ev.eval_region(thin, thick, settings.eval_slices, settings.eval_margin_px, settings.eval_halo)
         r, extra = ev.evaluate_case(thin, thick, models, region, conventions=conventions,
                                     ssim_modes=settings.ssim_modes, fid_slices=settings.fid_slices, device=device)
@@ -195,11 +228,12 @@ def _counts(v: pd.DataFrame) -> str:
     return f"better in {b}, worse in {w}, not distinguishable in {len(v) - b - w} of {len(v)}"
 
 
-def findings(metrics: pd.DataFrame, conventions: Sequence[str] = ("paper", "hu")) -> str:
+def findings(metrics: pd.DataFrame, conventions: Sequence[str] = ("paper", "hu"), dataset: str = "ldct_gc") -> str:
     """The chapter's findings in Markdown, computed from the per-case metrics (PSNR, paired by patient and dose).
 
     Each statement is made in every metric convention present: ``paper`` (every volume min-max
-    scaled on its own) and ``hu`` (HU in a body mask, fixed 2000 HU range).
+    scaled on its own) and ``hu`` (HU in a body mask, fixed 2000 HU range). On a data set other
+    than the paper's (``dataset``), the paper's result is named as one on its own data set.
     """
     conventions = [c for c in conventions if c in set(metrics.convention)]
     names = {"paper": "the paper's convention", "hu": "HU"}
@@ -218,12 +252,13 @@ def findings(metrics: pd.DataFrame, conventions: Sequence[str] = ("paper", "hu")
         pp = ev.paper_table4()
         pp = pp[pp.metric == "psnr"].pivot_table(index=["kernel", "model"], columns="method", values="mean")
         gap = pp["proposed"] - pp["average"]
+        who = "The paper reports" if dataset == PAPER_DATASET else (
+            "On its own data (the 2016 LDCT Grand Challenge, 1 mm → 3 mm, not this data set) the paper reports")
         lines.append("* **Proposed vs naive training pairs** (the same model trained on proposed or on naive averaging "
                      "pairs): proposed is " + "; ".join(
                          f"in {names[c]} {_counts(v)} cells (PSNR difference {v.mean_diff_psnr.min():+.2f} to "
                          f"{v.mean_diff_psnr.max():+.2f} dB)" for c, v in naive.items() if len(v))
-                     + f". The paper reports proposed better in all {len(gap)} cells, by {gap.min():.2f} to "
-                       f"{gap.max():.2f} dB.")
+                     + f". {who} proposed better in all {len(gap)} cells, by {gap.min():.2f} to {gap.max():.2f} dB.")
     if {"paper", "hu"} <= set(conventions) and {"test_max", "ref_max"} <= set(metrics.columns):
         ex = ev.extremes(metrics[metrics.convention == "paper"])
         ex = ex.merge(metrics[["label", "method"]].drop_duplicates(), on="label")
@@ -247,3 +282,42 @@ def findings(metrics: pd.DataFrame, conventions: Sequence[str] = ("paper", "hu")
                     + (f"; the calibrated profile by {m['calibrated'] - m['proposed']:+.2f} dB against the triangle."
                        if "calibrated" in m.index else "."))
     return "\n".join(lines) if lines else "No results."
+
+
+def dataset_notes(dataset: str = "ldct_gc") -> str:
+    """Markdown: how the chapter runs on a data set other than the paper's, and why no published numbers are beside ours.
+
+    Empty for ``ldct_gc`` (the paper's setting, described in the chapter's text). The numbers
+    (thicknesses, interval, group size ``k``) come from :mod:`t2tcore.evaluation.datasets`,
+    :func:`t2tcore.sr.datasets.nominal_thickness` and :func:`t2tcore.sr.pairs.group_size`.
+    """
+    if dataset == PAPER_DATASET:
+        return ""
+    from t2tcore.evaluation.datasets import dataset_spec
+    from t2tcore.sr.pairs import group_size
+
+    spec = dataset_spec(dataset)
+    thin_mm, thick_mm = nominal_thickness(dataset)
+    t, d = spec.thickness, spec.interval
+    k = group_size(t, thin_mm)
+    return f"""**This run is on {spec.title}, not on the paper's data.** Training pairs are simulated from
+the {thin_mm:g} mm volumes of its *train* split at the real thick series' thickness and spacing,
+{t:g} mm every {d:g} mm (not the paper's 3 mm every 2 mm); validation holds out whole training cases
+(the val split is not used); the test feeds the real {thick_mm:g} mm volumes of the *test* split to the
+models and scores the outputs against the real {thin_mm:g} mm volumes of the same cases. NIfTI stores
+no slice thickness: both are read with the folders' nominal {thin_mm:g} mm and {thick_mm:g} mm. So
+`average` averages groups of k = {k} thin slices (thick slice i placed at thin index {k}i + {(k - 1) / 2:g});
+where the thin slices are {thin_mm:g} mm apart this grid is {k * thin_mm:g} mm, the real series' spacing,
+and also the authors' loader pairing (thick slice z covers thin slices {k}z … {k}z+{k - 1}), so naive
+averaging is not misplaced here as it is on the paper's data, and `proposed` against `average` mostly
+tests the weighting. `calibrated` is fitted on the first test case, which then leaves the test.
+The descriptions below give the paper's 3 mm / 2 mm numbers; these are this run's.
+
+**Table IV shows our numbers only.** The paper's Table IV cells are for the 2016 LDCT Grand Challenge
+(3 mm → 1 mm, kernels B30 and D45), another data set, so they are not set beside ours. The RPLHR-CT
+paper (Yu et al., MICCAI 2022) publishes PSNR and SSIM of its TVSRN and of CNN baselines on its
+test split; those numbers could not be retrieved offline for this build and are therefore **not
+quoted** here. They would not be directly comparable anyway: the authors' code crops the volumes
+(five {thin_mm:g} mm slices at each end) and computes PSNR and SSIM on intensities scaled to [0, 1]
+(peak 1; SSIM slice by slice with 11 × 11 Gaussian windows), while ours are computed on the scored
+region named below, in the `paper` convention (each volume min-max scaled to [−1, 1]) or in HU."""

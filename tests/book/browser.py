@@ -76,8 +76,8 @@ def start_chromium(user_data_dir: Path):
         opts.add_argument(flag)
     opts.add_argument(f"--user-data-dir={user_data_dir}")
     driver = webdriver.Chrome(service=Service(shutil.which(CHROMEDRIVER) or CHROMEDRIVER), options=opts)
-    driver.set_page_load_timeout(60)
-    driver.set_script_timeout(60)
+    driver.set_page_load_timeout(180)  # a loaded 2-core CI machine can be slow
+    driver.set_script_timeout(180)
     return driver
 
 

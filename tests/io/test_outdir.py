@@ -60,3 +60,19 @@ def test_staging_file_is_hidden_beside_target_with_umask_permissions(tmp_path):
     assert tmp.parent == tmp_path / "sub" and tmp.name.startswith(".out.nii.gz.t2t-tmp-")
     assert tmp.name.endswith(".nii.gz") and tmp.stat().st_size == 0
     assert _mode(tmp) == 0o644  # not mkstemp's 0600
+
+
+def test_finish_with_manifest_writes_it_last_and_swaps_the_folder_in(tmp_path):
+    import json
+
+    from t2tcore.io.outdir import finish_with_manifest, staging_dir
+
+    out = tmp_path / "cohort"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+    tmp = staging_dir(out)
+    (tmp / "data.txt").write_text("new")
+    finish_with_manifest(tmp, out, "manifest.json", {"n": 3})
+    assert sorted(p.name for p in out.iterdir()) == ["data.txt", "manifest.json"]
+    assert json.loads((out / "manifest.json").read_text()) == {"n": 3}
+    assert not tmp.exists() and not list(tmp_path.glob(".cohort.t2t-*"))

@@ -26,3 +26,14 @@ def test_train_config():
     assert train_config(q, "vdsr", "average", 16).interval is None
     prof = {"x": 1}
     assert train_config(q, "vdsr", "proposed", 16, profile=prof).profile is None
+
+
+def test_train_config_follows_the_data_set():
+    q = chapter_settings("quick")
+    ldct = train_config(q, "vdsr", "proposed", 16)
+    assert (ldct.thickness, ldct.interval) == (3.0, 2.0)  # the paper's, the default
+    assert train_config(q, "vdsr", "proposed", 16, dataset="ldct_gc") == ldct
+    r = train_config(q, "vdsr", "proposed", 16, dataset="rplhr_ct")
+    assert (r.thickness, r.interval) == (5.0, 5.0) and r.key() != ldct.key()
+    assert train_config(q, "vdsr", "average", 16, dataset="rplhr_ct").thickness == 5.0
+    assert train_config(q, "vdsr", "proposed", 16, thickness=4.0, dataset="rplhr_ct").thickness == 4.0

@@ -46,3 +46,36 @@ def test_the_chapter_05_pipeline_end_to_end(cohort, tmp_path):
     text = study.findings(df)
     assert "SR against no network" in text and "Proposed vs naive" in text and "Ablation (vdsr, HU)" in text
     assert "Why the conventions can disagree" in text
+
+
+def test_the_chapter_05_pipeline_on_rplhr_ct(rplhr_tree, tmp_path):
+    from t2tcore.sr import evaluate as ev
+    from t2tcore.sr.pairs import group_size
+
+    S = chapter_settings("smoke", models=("vdsr",), methods=("proposed", "average"), ablation_models=("vdsr",),
+                         ablation_methods=("calibrated",), steps=1, batch=1, patch=(8, 16, 16), val_patches=1,
+                         eval_slices=8, eval_margin_px=2, eval_halo=2)
+    cases = datasets.test_cases(rplhr_tree, "rplhr_ct")
+    cal = study.calibrate(cases, dataset="rplhr_ct")  # the data set's group, 5 mm every 5 mm
+    assert (cal.patient, cal.kernel, cal.dose) == ("case000", cases[0].kernel, cases[0].dose)
+    assert 3.0 < cal.fwhm_mm < 7.5 and (cal.profile["thickness_mm"], cal.profile["interval_mm"]) == (5.0, 5.0)
+    cases = [c for c in cases if c.patient != cal.patient]
+    train = study.read_training(rplhr_tree, "rplhr_ct")
+    ckpts = study.train_runs(S, train, tmp_path / "models", calibration=cal, dataset="rplhr_ct")
+    assert set(ckpts) == {"vdsr/proposed", "vdsr/average", "vdsr/calibrated"}
+    for label, c in ckpts.items():
+        sim = c["simulation"]
+        assert set(sim["thickness"]) == {5.0} and sim["thin_thickness_mm"] == 1.0
+        assert set(sim["interval"]) == ({None} if label == "vdsr/average" else {5.0})
+        assert c["data"]["n_train"] == 1 and c["data"]["n_val"] == 1  # one training case held out
+    assert group_size(5.0, train[0].thickness) == 5  # what `average` averages
+    res = study.evaluate(cases, ckpts, S)
+    assert set(res.metrics.patient) == {"case001"} and (res.metrics.n_slices == 8).all()
+    cells, _ = ev.table4_cells(ev.table4(res.metrics, ["psnr"], "paper"), cases[0].kernel, ssim_col="ssim_2d",
+                               paper=False)
+    assert set(cells.columns.get_level_values(1)) == {"ours"}
+    text = study.findings(res.metrics, dataset="rplhr_ct")
+    assert "not this data set" in text
+    notes = study.dataset_notes("rplhr_ct")
+    assert "5 mm every 5 mm" in notes and "k = 5" in notes and "3 mm every 2 mm" in notes
+    assert "could not be retrieved offline" in notes and "[0, 1]" in notes and study.dataset_notes() == ""
