@@ -35,6 +35,8 @@ __all__ = [
     "Table3Result",
     "beside_paper",
     "compact_table",
+    "csv_tables",
+    "effort",
     "fid_text",
     "fig4_panels",
     "findings",
@@ -93,6 +95,56 @@ class Table3Result:
     fid_seconds: float = 0.0
     metrics: list[str] = field(default_factory=list)
     geometry: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def effort(
+    profile: str,
+    fid_max_slices: int | None = None,
+    fid_all_groups: bool | None = None,
+    ssim_modes: Sequence[str] | None = None,
+) -> tuple[int | None, bool, list[str]]:
+    """Chapter 02's effort knobs: each one given, or the book profile's default where it is None.
+
+    Parameters
+    ----------
+    profile : {"smoke", "quick", "paper"}
+    fid_max_slices : int, optional
+        Slices per FID set; default 12 at smoke, 48 at quick, None (all) at paper.
+    fid_all_groups : bool, optional
+        FID for every kernel x dose group; default only at paper (else the first group).
+    ssim_modes : sequence of str, optional
+        Default ``["2d"]``, and ``["2d", "3d"]`` at paper (3-D SSIM is the slow one).
+
+    Returns
+    -------
+    (fid_max_slices, fid_all_groups, ssim_modes)
+    """
+    if fid_max_slices is None:
+        fid_max_slices = {"smoke": 12, "quick": 48}.get(profile)
+    if fid_all_groups is None:
+        fid_all_groups = profile == "paper"
+    if ssim_modes is None:
+        ssim_modes = ["2d", "3d"] if profile == "paper" else ["2d"]
+    return fid_max_slices, bool(fid_all_groups), list(ssim_modes)
+
+
+def csv_tables(result: "Table3Result", full: pd.DataFrame, summ: pd.DataFrame, side: pd.DataFrame,
+               rank: pd.DataFrame, convention: str) -> dict[str, tuple[pd.DataFrame | None, str, bool]]:
+    """The chapter's CSV downloads: ``link text -> (table, file stem, write the index)``.
+
+    ``full``: :func:`t2tcore.evaluation.stats.summary_table`; ``summ``: :func:`summary`;
+    ``side``: :func:`beside_paper`; ``rank``: :func:`ranking_vs_paper`. Tables that were not
+    computed (no FID, no calibration) are None.
+    """
+    c = convention
+    return {"every patient": (result.per_patient, "per_patient_metrics", False),
+            "Table III, every group": (full, f"table3_{c}", True),
+            "with p-values": (summ, f"table3_stats_{c}", False),
+            "beside the paper": (side, f"table3_beside_paper_{c}", True),
+            "rankings": (rank, f"ranking_vs_paper_{c}", False),
+            "FID": (result.fid, f"fid_{c}", False),
+            "calibrated profiles": (result.calibration, "calibration", False),
+            "slice geometry": (result.geometry, "geometry", False)}
 
 
 def metric_columns(ssim_modes: Sequence[str]) -> list[str]:

@@ -319,3 +319,21 @@ def test_the_table3_driver_on_a_tiny_rplhr_tree(rplhr_tree):
     summ = table3.summary(df, res.metrics)
     cells, _ = table3.compact_table(summ, "RPLHR-CT", "one protocol", paper_kernel="B30")
     assert len(cells) == 4 + 6 * 2 and not (cells == "").any().any()
+
+
+def test_effort_follows_the_profile_unless_given():
+    assert table3.effort("smoke") == (12, False, ["2d"])
+    assert table3.effort("quick") == (48, False, ["2d"])
+    assert table3.effort("paper") == (None, True, ["2d", "3d"])
+    assert table3.effort("quick", 5, True, ("3d",)) == (5, True, ["3d"])
+
+
+def test_csv_tables_names_every_table_of_the_chapter():
+    res = table3.Table3Result(per_patient=pd.DataFrame({"a": [1]}), fid=None, calibration=pd.DataFrame())
+    full, summ, side, rank = (pd.DataFrame({"x": [i]}) for i in range(4))
+    out = table3.csv_tables(res, full, summ, side, rank, "hu")
+    assert out["every patient"][0] is res.per_patient
+    assert out["Table III, every group"] == (full, "table3_hu", True)
+    assert out["beside the paper"][1:] == ("table3_beside_paper_hu", True)
+    assert out["rankings"][0] is rank and out["with p-values"][0] is summ
+    assert out["FID"] == (None, "fid_hu", False) and out["calibrated profiles"][0] is res.calibration
