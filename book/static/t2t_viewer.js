@@ -231,6 +231,7 @@
     if (!row.diffImages[name]) {
       row.diffImages[name] = this.copy(await this.base(name), name + " - " + this.data.reference,
                                        await this.differenceOf(name));
+      this.applyWindow(row.diffImages[name], name);
     }
     return row.diffImages[name];
   };
@@ -257,17 +258,18 @@
     this.status();
   };
 
+  /* the colormap first: NiiVue's colormap setter recomputes cal_min/cal_max from the data */
   Viewer.prototype.applyWindow = function (img, name) {
+    var lo, hi, map;
     if (this.diff && name !== this.data.reference) {
-      img.cal_min = -this.data.diff_range;
-      img.cal_max = this.data.diff_range;
-      img.colormap = "t2tdiff";
+      lo = -this.data.diff_range; hi = this.data.diff_range; map = "t2tdiff";
     } else {
       var lw = this.data.windows[this.window];
-      img.cal_min = lw[0] - lw[1] / 2;
-      img.cal_max = lw[0] + lw[1] / 2;
-      img.colormap = "gray";
+      lo = lw[0] - lw[1] / 2; hi = lw[0] + lw[1] / 2; map = "gray";
     }
+    if (img.colormap !== map) img.colormap = map;
+    img.cal_min = lo;
+    img.cal_max = hi;
   };
 
   Viewer.prototype.setWindow = function (w) {

@@ -137,7 +137,8 @@ def display_grid(positions: Sequence[float], step: float | None = None,
         if pos.size < 2:
             return pos.copy(), np.arange(pos.size), True
         dz = float(np.median(d))
-        before, after = int(round((pos[0] - lo) / dz)), int(round((hi - pos[-1]) / dz))
+        # whole steps until a row's band (its spacing) reaches the end of the span
+        before, after = (max(0, int(np.ceil(dist / dz - 0.5 - 1e-9))) for dist in (pos[0] - lo, hi - pos[-1]))
         z = np.concatenate([pos[0] - dz * np.arange(before, 0, -1), pos, pos[-1] + dz * np.arange(1, after + 1)])
         rows = np.concatenate([np.full(before, -1), np.arange(pos.size), np.full(after, -1)])
         return z, rows, True
@@ -300,16 +301,21 @@ def viewer_data(
     by_name = {s.name: s for s in items}
     ref = by_name[ref_name]
 
-    # where to look: the in-plane map of how much the two focus series differ, else the body
+    # where to look: the in-plane map of how much the two focus series differ inside the body
+    # (not at the edge of the field, where outputs can differ for no anatomical reason), else the body
+    from t2tcore.masks import body_mask
+
+    body = body_mask(ref.volume).any(axis=0)
+    if not body.any():
+        body[:] = True
     if focus:
         a, b = by_name[focus[0]], by_name[focus[1]]
         both = difference(a, b) if a.positions.size != b.positions.size or not np.allclose(a.positions, b.positions) \
             else a.volume - b.volume
-        weight = np.nan_to_num(np.abs(both)).mean(axis=0)
+        both = np.nan_to_num(np.abs(both)) * body
+        weight = both.mean(axis=0)
     else:
-        from t2tcore.masks import body_mask
-
-        weight = body_mask(ref.volume).mean(axis=0)
+        weight = body.astype(float)
     size = tuple(crop) if crop is not None else shape
     # int16 CT compresses to about half with gzip, base64 adds a third: start from a window that
     # should fit max_mb, and shrink it while the written files do not
@@ -336,7 +342,7 @@ def viewer_data(
     if focus:
         from scipy import ndimage
 
-        sm = ndimage.uniform_filter(np.nan_to_num(np.abs(both[:, ys, xs])), size=(1, 9, 9))
+        sm = ndimage.gaussian_filter(both[:, ys, xs], sigma=(0, 2, 2))
         k, yc, xc = np.unravel_index(int(np.argmax(sm)), sm.shape)
         zc = float(by_name[focus[0]].positions[k])
     descs = []
