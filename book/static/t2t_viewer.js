@@ -109,7 +109,8 @@
       var nv = new niivue.Niivue({
         backColor: [0, 0, 0, 1], isRadiologicalConvention: true, isNearestInterpolation: true,
         multiplanarLayout: ROW_LAYOUT, multiplanarShowRender: RENDER_NEVER, dragMode: DRAG_NONE,
-        isColorbar: false, crosshairWidth: 1, crosshairColor: [1, 0.2, 0.2, 0.9], show3Dcrosshair: false,
+        isColorbar: false, crosshairWidth: 0.6, crosshairWidthUnit: "percent", crosshairColor: [1, 0.2, 0.2, 0.9],
+        show3Dcrosshair: false,
         loadingText: "", logLevel: "error", isOrientCube: false
       });
       this.rows[r].nv = nv;

@@ -269,6 +269,37 @@ def viewer_data(
 ) -> dict:
     """Everything a viewer shows, as the JSON-able dict ``t2t_viewer.js`` reads (see :func:`slice_viewer`).
 
+    Parameters
+    ----------
+    series : mapping
+        Name -> :class:`~t2tcore.io.Series`, ``(volume (Z, Y, X) HU, positions (Z,) mm[, thickness
+        mm])``, or a plain volume (then ``slice_mm`` gives its spacing), in the order of the
+        buttons. All share one in-plane grid.
+    pixel_mm : float or (float, float)
+        In-plane pixel size (dy, dx), mm.
+    reference : str, optional
+        The series the difference toggle subtracts (default the first).
+    show : (str, str), optional
+        The series of the top and bottom rows at first (default the first two).
+    window : str
+        The window preset shown first (a key of :data:`WINDOWS` or of ``windows``).
+    windows : mapping, optional
+        More presets for this page: name -> (level, width) HU.
+    crop : (int, int), optional
+        In-plane size to keep (rows, columns); default the whole image, made smaller if the
+        embedded data would exceed ``max_mb``.
+    focus : (str, str), optional
+        Two series whose disagreement picks the crop window and the first crosshair position;
+        default the body's middle.
+    max_mb : float
+        About how many MB of embedded volume data the page may carry.
+    out_dir : path, optional
+        Where the NIfTI files are written (``out_dir/<name>/``); default a temporary folder.
+    name : str
+        Names the viewer (its HTML id and folder); unique on a page.
+    slice_mm : float, optional
+        Slice spacing (mm) of the series given as plain volumes (positions from 0).
+
     Returns
     -------
     dict
@@ -389,57 +420,19 @@ _BOOT = """<script>
 </script>"""
 
 
-def slice_viewer(
-    series: Mapping[str, Any],
-    pixel_mm: float | Sequence[float],
-    *,
-    caption: str = "",
-    reference: str | None = None,
-    show: Sequence[str] | None = None,
-    window: str = "soft tissue",
-    windows: Mapping[str, tuple[float, float]] | None = None,
-    crop: tuple[int, int] | None = None,
-    focus: tuple[str, str] | None = None,
-    max_mb: float = 7.0,
-    out_dir: str | pathlib.Path | None = None,
-    name: str = "viewer",
-    slice_mm: float | None = None,
-):
+def slice_viewer(series: Mapping[str, Any], pixel_mm: float | Sequence[float], *, caption: str = "", **options):
     """A linked 3-D slice viewer of ``series`` for a book page (an ``IPython.display.HTML``).
 
     Parameters
     ----------
-    series : mapping
-        Name -> :class:`~t2tcore.io.Series`, ``(volume (Z, Y, X) HU, positions (Z,) mm[, thickness
-        mm])``, or a plain volume (then ``slice_mm`` gives its spacing), in the order of the
-        buttons. All share one in-plane grid.
-    pixel_mm : float or (float, float)
-        In-plane pixel size (dy, dx), mm.
+    series, pixel_mm
+        As :func:`viewer_data`.
     caption : str
-        What to look for (Markdown-free text); the viewer adds how each series is drawn, the crop
-        and how the difference is made.
-    reference : str, optional
-        The series the difference toggle subtracts (default the first).
-    show : (str, str), optional
-        The series of the top and bottom rows at first (default the first two).
-    window : str
-        The window preset shown first (a key of :data:`WINDOWS` or of ``windows``).
-    windows : mapping, optional
-        More presets for this page: name -> (level, width) HU.
-    crop : (int, int), optional
-        In-plane size to keep (rows, columns); default the whole image, made smaller if the
-        embedded data would exceed ``max_mb``.
-    focus : (str, str), optional
-        Two series whose disagreement picks the crop window and the first crosshair position;
-        default the body's middle.
-    max_mb : float
-        About how many MB of embedded volume data the page may carry.
-    out_dir : path, optional
-        Where the NIfTI files are written (``out_dir/<name>/``); default a temporary folder.
-    name : str
-        Names the viewer (its HTML id and folder); unique on a page.
-    slice_mm : float, optional
-        Slice spacing (mm) of the series given as plain volumes (positions from 0).
+        What to look for (plain text); the viewer adds how each series is drawn, the crop and
+        how the difference is made.
+    **options
+        The other keywords of :func:`viewer_data` (``reference``, ``show``, ``window``,
+        ``windows``, ``crop``, ``focus``, ``max_mb``, ``out_dir``, ``name``, ``slice_mm``).
 
     Returns
     -------
@@ -449,8 +442,7 @@ def slice_viewer(
     """
     from IPython.display import HTML
 
-    data = viewer_data(series, pixel_mm, reference=reference, show=show, window=window, windows=windows, crop=crop,
-                       focus=focus, max_mb=max_mb, out_dir=out_dir, name=name, slice_mm=slice_mm)
+    data = viewer_data(series, pixel_mm, **options)
     y0, y1, x0, x1 = data["crop"]
     dy, dx = data["pixel_mm"]
     lines = "".join(f"<li><b>{html.escape(s['name'])}</b>: {html.escape(s['info'])}</li>" for s in data["series"])
