@@ -262,7 +262,7 @@ def viewer_data(
     windows: Mapping[str, tuple[float, float]] | None = None,
     crop: tuple[int, int] | None = None,
     focus: tuple[str, str] | None = None,
-    max_mb: float = 7.0,
+    max_mb: float = 8.0,
     out_dir: str | pathlib.Path | None = None,
     name: str = "viewer",
     slice_mm: float | None = None,
@@ -449,7 +449,8 @@ def slice_viewer(series: Mapping[str, Any], pixel_mm: float | Sequence[float], *
     about = (f"Volumes: {y1 - y0} × {x1 - x0} pixels ({(y1 - y0) * dy:.0f} × {(x1 - x0) * dx:.0f} mm) of each slice, "
              f"int16 HU NIfTI ({data['bytes'] / 1e6:.1f} MB in this page). Difference: each series minus "
              f"<b>{html.escape(data['reference'])}</b> linearly interpolated along z (mm) at that series' slice "
-             f"positions, colours ±{data['diff_range']:.0f} HU. Click to move the crosshair; the mouse wheel, ↑/↓ or "
+             f"positions, colours ±{data['diff_range']:.0f} HU. Click to move the crosshair; the mouse wheel, "
+             "↑/↓ or "
              "PgUp/PgDn move through the slices; both rows follow.")
     data_id = data["id"] + "-data"
     payload = json.dumps({k: v for k, v in data.items() if k != "files"}, separators=(",", ":")).replace("</", "<\\/")

@@ -261,7 +261,7 @@ const phase = arguments[0];
     try { await v.ready; } catch (e) { r.error = String(e); out.viewers.push(r); continue; }
     if (phase === 'before') {
       const top = v.byName[v.rows[0].name];
-      const dz = s => s.positions.length > 1 ? (s.positions[s.positions.length - 1] - s.positions[0]) / (s.positions.length - 1) : 1;
+      const dz = s => { const p = s.positions, n = p.length; return n > 1 ? (p[n - 1] - p[0]) / (n - 1) : 1; };
       const coarse = Math.max(...v.rows.map(row => dz(v.byName[row.name])));
       r.presses = Math.ceil(coarse / dz(top) + 1e-6) + 1;
       r.up = v.slice(0)[0] < top.positions.length / 2;  // towards the middle: room to move
@@ -335,10 +335,12 @@ def inspect_viewers(driver, screenshot_dir: Path | None = None) -> tuple[list[st
             continue
         for r0, r1 in zip(v0["rows"], v1["rows"]):
             if r1["slice"] == r0["slice"]:
-                problems.append(f"viewer {v0['id']}, {r0['name']}: PageUp/PageDown did not change its slice ({r0['status']!r})")
+                problems.append(f"viewer {v0['id']}, {r0['name']}: PageUp/PageDown did not change its slice "
+                                f"({r0['status']!r})")
             for t0, t1 in zip(r0["tiles"], r1["tiles"]):
                 if t0["hash"] == t1["hash"]:
-                    problems.append(f"viewer {v0['id']}, {r0['name']}: view {t0['view']} did not change after PageUp/PageDown")
+                    problems.append(f"viewer {v0['id']}, {r0['name']}: view {t0['view']} did not change after "
+                                    "PageUp/PageDown")
     problems += [f"console error: {m}" for m in console_errors(driver)]
     if screenshot_dir is not None:
         screenshot_dir.mkdir(parents=True, exist_ok=True)

@@ -151,7 +151,7 @@ def test_viewer_difference_is_the_packages(tmp_path, book_html, chromium):
         server.close()
     rows = np.array(got["rows"])
     js = np.array(got["diff"], dtype=float).reshape(rows.size, 24, 20)
-    py = viewer.difference(viewer.ViewSeries.make("thick", series["thick"]), viewer.ViewSeries.make("thin", series["thin"]))
+    py = viewer.difference(*(viewer.ViewSeries.make(k, series[k]) for k in ("thick", "thin")))
     want = np.where((rows >= 0)[:, None, None], np.nan_to_num(py[np.maximum(rows, 0)]), 0.0)
     assert np.max(np.abs(js - want)) <= 1.0  # the JavaScript works on int16 (rounded) volumes
     assert np.abs(want).max() > 15 and np.count_nonzero(rows < 0) > 0  # something to find, padded rows too
