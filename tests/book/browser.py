@@ -250,7 +250,11 @@ _VIEWER_JS = r"""
 const done = arguments[arguments.length - 1];
 const phase = arguments[0];
 (async () => {
-  const roots = document.querySelectorAll('.t2t-viewer');
+  let roots = document.querySelectorAll('.t2t-viewer');
+  for (let i = 0; i < 300 && !roots.length; i++) {  // a loaded machine may still be parsing the page
+    await new Promise(r => setTimeout(r, 100));
+    roots = document.querySelectorAll('.t2t-viewer');
+  }
   for (let i = 0; i < 600 && roots.length && !(window.T2TViewer && T2TViewer.viewers.length === roots.length
        && T2TViewer.viewers.every(v => v.ready)); i++) await new Promise(r => setTimeout(r, 100));
   const out = {n: roots.length, viewers: []};
