@@ -6,10 +6,12 @@ Usage (from anywhere; ``make book`` calls it with the ``.venv`` python)::
 
 Steps
 -----
-1. **MathJax 3** is vendored from the npm registry (``npm pack``, or a pinned tarball
-   download with an integrity check where npm is missing) and cached under
-   ``_build/vendor/``, so the book renders math with no network and a rebuild downloads
-   nothing. Set ``T2T_MATHJAX_TGZ`` to a local ``mathjax-*.tgz`` (or URL) to use that.
+1. **MathJax 3** and **NiiVue** (the pages' linked 3-D slice viewers) are vendored from the npm
+   registry (``npm pack``, or a pinned tarball download, with an integrity check) and cached
+   under ``_build/vendor/``, so the book renders math and slices with no network and a rebuild
+   downloads nothing. Set ``T2T_MATHJAX_TGZ`` / ``T2T_NIIVUE_TGZ`` to a local tarball (or URL)
+   to use that. NiiVue's one-file classic-script build (``dist/niivue.umd.js``) is used, so
+   the viewers work when ``_build/html/index.html`` is opened from disk.
 2. **Data**: if a notebook to run declares a ``data_root`` parameter, the virtual cohort
    of the profile is made by :func:`ensure_data` (``t2tcore.scanner.cohort.make_cohort``) in
    ``_build/data/virtual-<profile>``, once; a notebook whose metadata says
@@ -85,6 +87,15 @@ MATHJAX_INTEGRITY = (
 # Sphinx loads, plus everything it loads lazily (TeX extensions via autoload, CHTML fonts,
 # the menu, accessibility and speech). The other combined components are left out.
 MATHJAX_PARTS = ("tex-mml-chtml.js", "input", "output", "ui", "a11y", "sre")
+# NiiVue (the pages' 3-D slice viewers): pinned, integrity from `npm view @niivue/niivue@0.69.0
+# dist.integrity`. Only dist/niivue.umd.js is used: a classic script (UMD, global `niivue`) with its
+# dependencies bundled, so no bundler runs at build time and nothing is an ES module.
+NIIVUE_VERSION = "0.69.0"
+NIIVUE_TARBALL = f"https://registry.npmjs.org/@niivue/niivue/-/niivue-{NIIVUE_VERSION}.tgz"
+NIIVUE_INTEGRITY = (
+    "sha512-YMjQvJgD1W2b7DuoxkwlC4VxbrgIePRJ5qyQzXKxi2v2MBVg285P/CIQyg46oDDGDIcaNlbd+MhtO/edMbXJkA=="
+)
+NIIVUE_FILE = "niivue.umd.js"
 # In _build/src: a static folder that is NOT named `_static` (jupyter-book would add
 # every .js file inside `_static` as a <script> on every page). `_config.yml` lists it
 # in html_static_path and points mathjax_path at `mathjax/tex-mml-chtml.js` inside it.
@@ -157,55 +168,62 @@ def toc_entries(toc_path: Path = ROOT / "_toc.yml") -> list[tuple[str, Path]]:
     return entries
 
 
-# ----------------------------------------------------------------------- mathjax
-def _check_integrity(path: Path, integrity: str) -> None:
+# ------------------------------------------------------------- vendored packages
+def _check_integrity(path: Path, integrity: str, what: str = f"mathjax {MATHJAX_VERSION}") -> None:
     algo, _, expected = integrity.partition("-")
     digest = base64.b64encode(hashlib.new(algo, path.read_bytes()).digest()).decode()
     if digest != expected:
-        raise BuildError(f"{rel(path)} does not match the registry's {algo} integrity for mathjax {MATHJAX_VERSION}")
+        raise BuildError(f"{rel(path)} does not match the registry's {algo} integrity for {what}")
 
 
-def _fetch_mathjax_tarball(dest_dir: Path) -> Path:
-    """The mathjax tarball in ``dest_dir``: cached, from T2T_MATHJAX_TGZ, npm, or the registry."""
-    tgz = dest_dir / f"mathjax-{MATHJAX_VERSION}.tgz"
+def _fetch_npm_tarball(package: str, version: str, url: str, integrity: str, env: str, dest_dir: Path) -> Path:
+    """The npm tarball of ``package@version`` in ``dest_dir``: cached, from the environment variable
+    ``env`` (a local .tgz or URL), ``npm pack``, or a download of ``url``; integrity-checked."""
+    stem = package.lstrip("@").replace("/", "-")  # @niivue/niivue -> niivue-niivue (as npm pack names it)
+    tgz = dest_dir / f"{stem}-{version}.tgz"
     if tgz.is_file():
         return tgz
     dest_dir.mkdir(parents=True, exist_ok=True)
     part = tgz.with_suffix(".tgz.part")
-    given = os.environ.get("T2T_MATHJAX_TGZ")
+    given = os.environ.get(env)
     if given:
-        say(f"      using T2T_MATHJAX_TGZ={given}")
+        say(f"      using {env}={given}")
         if Path(given).is_file():
             shutil.copyfile(given, part)
         else:
             urllib.request.urlretrieve(given, part)  # noqa: S310 (a URL the user chose)
     elif shutil.which("npm"):
-        say(f"      npm pack mathjax@{MATHJAX_VERSION}")
+        say(f"      npm pack {package}@{version}")
         tmp = dest_dir / "npm-pack.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         proc = subprocess.run(
-            ["npm", "pack", f"mathjax@{MATHJAX_VERSION}", "--pack-destination", str(tmp), "--silent"],
+            ["npm", "pack", f"{package}@{version}", "--pack-destination", str(tmp), "--silent"],
             capture_output=True, text=True, cwd=tmp,
         )
-        packed = list(tmp.glob("mathjax-*.tgz"))
+        packed = list(tmp.glob("*.tgz"))
         if proc.returncode != 0 or len(packed) != 1:
-            raise BuildError(f"npm pack mathjax@{MATHJAX_VERSION} failed: {(proc.stderr or proc.stdout).strip()[-300:]}")
+            raise BuildError(f"npm pack {package}@{version} failed: {(proc.stderr or proc.stdout).strip()[-300:]}")
         packed[0].replace(part)
         shutil.rmtree(tmp, ignore_errors=True)
     else:
-        say(f"      npm not found; downloading {MATHJAX_TARBALL}")
+        say(f"      npm not found; downloading {url}")
         try:
-            urllib.request.urlretrieve(MATHJAX_TARBALL, part)  # noqa: S310 (fixed https URL)
+            urllib.request.urlretrieve(url, part)  # noqa: S310 (fixed https URL)
         except OSError as exc:
             raise BuildError(
-                f"cannot download MathJax ({exc}); install npm, or set T2T_MATHJAX_TGZ to a "
-                f"local mathjax-{MATHJAX_VERSION}.tgz"
+                f"cannot download {package} ({exc}); install npm, or set {env} to a local {tgz.name}"
             ) from exc
-    if not given or Path(given).name == tgz.name:
-        _check_integrity(part, MATHJAX_INTEGRITY)
+    if not given or Path(given).name in (tgz.name, f"{package.split('/')[-1]}-{version}.tgz"):
+        _check_integrity(part, integrity, f"{package} {version}")
     part.replace(tgz)
     return tgz
+
+
+def _fetch_mathjax_tarball(dest_dir: Path) -> Path:
+    """The mathjax tarball in ``dest_dir``: cached, from T2T_MATHJAX_TGZ, npm, or the registry."""
+    return _fetch_npm_tarball("mathjax", MATHJAX_VERSION, MATHJAX_TARBALL, MATHJAX_INTEGRITY, "T2T_MATHJAX_TGZ",
+                              dest_dir)
 
 
 def vendor_mathjax() -> Path:
@@ -236,6 +254,36 @@ def vendor_mathjax() -> Path:
     shutil.rmtree(target, ignore_errors=True)
     tmp.replace(target)
     say(f"      MathJax {MATHJAX_VERSION}: vendored into {rel(target)}")
+    return target
+
+
+def vendor_niivue() -> Path:
+    """Folder holding ``niivue/niivue.umd.js`` (NiiVue's classic-script build, one file, with its
+    dependencies and fonts inside) and NiiVue's package.json (version, BSD-2-Clause licence);
+    cached in _build/vendor. The pages' slice viewers load it as a classic script
+    (``book/static/t2t_viewer.js``), so they work from ``file://`` with no network and no ES modules."""
+    target = VENDOR / f"niivue-{NIIVUE_VERSION}"
+    if (target / "niivue" / NIIVUE_FILE).is_file():
+        say(f"      NiiVue {NIIVUE_VERSION}: cached in {rel(target)}")
+        return target
+    tgz = _fetch_npm_tarball("@niivue/niivue", NIIVUE_VERSION, NIIVUE_TARBALL, NIIVUE_INTEGRITY, "T2T_NIIVUE_TGZ",
+                             VENDOR / "npm")
+    tmp = target.with_name(target.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    out = tmp / "niivue"
+    out.mkdir(parents=True)
+    with tarfile.open(tgz) as tar:
+        for member, name in ((f"package/dist/{NIIVUE_FILE}", NIIVUE_FILE), ("package/package.json", "package.json")):
+            try:
+                (out / name).write_bytes(tar.extractfile(member).read())
+            except (KeyError, AttributeError) as exc:
+                raise BuildError(f"{rel(tgz)} does not hold {member}") from exc
+    meta = json.loads((out / "package.json").read_text(encoding="utf8"))
+    if meta.get("version") != NIIVUE_VERSION:
+        raise BuildError(f"{rel(tgz)} is NiiVue {meta.get('version')}, not {NIIVUE_VERSION}")
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.replace(target)
+    say(f"      NiiVue {NIIVUE_VERSION}: vendored into {rel(target)}")
     return target
 
 
@@ -524,9 +572,10 @@ def _strip_into_log(src: Path, dest: Path, log_path: Path) -> int:
     return len(removed)
 
 
-def assemble_source(entries: list[tuple[str, Path]], executed: dict[str, Path], mathjax_dir: Path,
+def assemble_source(entries: list[tuple[str, Path]], executed: dict[str, Path], vendor_dirs: list[Path],
                     profile: str) -> dict[str, int]:
-    """Write ``_build/src`` from scratch: config, toc, markdown, executed notebooks, MathJax.
+    """Write ``_build/src`` from scratch: config, toc, markdown, executed notebooks, and the vendored
+    packages (``vendor_dirs``: MathJax, NiiVue), merged into ``_build/src/_vendor`` (``_static/`` in the HTML).
 
     Executed notebooks go in without their stderr outputs (:func:`strip_stderr`), which are
     written to ``_build/logs/<profile>-<stem>.stderr.log``. Returns, per docname, how many
@@ -549,7 +598,8 @@ def assemble_source(entries: list[tuple[str, Path]], executed: dict[str, Path], 
                 moved[docname] = n
         else:
             shutil.copy2(src, dest)
-    shutil.copytree(mathjax_dir, tmp / STATIC_DIR)
+    for folder in vendor_dirs:
+        shutil.copytree(folder, tmp / STATIC_DIR, dirs_exist_ok=True)
     shutil.rmtree(SRC, ignore_errors=True)
     tmp.replace(SRC)
     return moved
@@ -673,9 +723,21 @@ def markdown_table(html: str) -> str | None:
     return (f"*{md(cap)}*\n\n" if cap else "") + "\n".join(lines) + "\n"
 
 
+def viewer_twin(html: str) -> str | None:
+    """For the PDF, a slice viewer's output (``t2tcore.figures.viewer``) is its one-line note (the
+    static figure above it stays); None for any other HTML."""
+    m = re.search(r'<div class="t2t-viewer-note">(.*?)</div>', html, flags=re.S)
+    if 'class="t2t-viewer"' not in html or m is None:
+        return None
+    parser = _Text()
+    parser.feed(m.group(1))
+    return "*" + _md_escape(" ".join("".join(parser.parts).split())) + "*\n"
+
+
 def prepare_pdf_source(src: Path = SRC) -> int:
     """Make ``_build/src`` read as a printed book: HTML outputs get a Markdown twin (:func:`markdown_twin`,
-    which the LaTeX writer prefers to the HTML it cannot show),
+    which the LaTeX writer prefers to the HTML it cannot show; a slice viewer's is its one-line note,
+    :func:`viewer_twin`),
     and cells tagged ``hide-input`` lose their code (``remove-input``): on paper there is no
     "show code" toggle. Returns the number of tables converted."""
     n = 0
@@ -689,7 +751,8 @@ def prepare_pdf_source(src: Path = SRC) -> int:
                 data = out.get("data", {})
                 html = data.get("text/html")
                 if html and "text/markdown" not in data:
-                    twin = markdown_twin("".join(html) if isinstance(html, list) else html)
+                    html = "".join(html) if isinstance(html, list) else html
+                    twin = viewer_twin(html) or markdown_twin(html)
                     if twin:
                         data["text/markdown"] = twin
                         n += "|---" in twin
@@ -831,8 +894,8 @@ def main(argv: list[str] | None = None) -> int:
             if any(not runs_last(p) for _, p in to_run):  # the summary pages read what the others wrote
                 to_run += [(d, p) for d, p in notebooks if runs_last(p) and (d, p) not in to_run]
 
-        say("[1/4] MathJax (offline math)")
-        mathjax_dir = vendor_mathjax()
+        say("[1/4] MathJax (offline math) and NiiVue (slice viewers)")
+        vendor_dirs = [vendor_mathjax(), vendor_niivue()]
 
         say("[2/4] data")
         cohorts = [notebook_cohort(p) for _, p in to_run if "data_root" in notebook_parameters(p, profile)]
@@ -873,7 +936,7 @@ def main(argv: list[str] | None = None) -> int:
                 say(f"      {tag}: not run (--only), shown without outputs")
 
         say("[4/4] HTML (jupyter-book, execution off)")
-        moved = assemble_source(entries, executed, mathjax_dir, profile)
+        moved = assemble_source(entries, executed, vendor_dirs, profile)
         for docname, n in moved.items():
             stem = Path(docname).name
             say(f"      stderr: {n} block(s) of {docname} kept out of the page; they are in "

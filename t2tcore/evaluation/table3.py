@@ -39,6 +39,7 @@ __all__ = [
     "effort",
     "fid_text",
     "fig4_panels",
+    "fig4_series",
     "findings",
     "metric_columns",
     "misplacement",
@@ -788,3 +789,33 @@ def fig4_panels(pairs: Sequence[fidelity.AlignedPair], fig_slice: int | None = N
         "offset": {m: float(offsets[m][1][at(cnt[m])]) for m in ms},
         "limit": lim,
     }
+
+
+def fig4_series(pairs: Sequence[fidelity.AlignedPair], methods: Sequence[str], thickness: float) -> dict:
+    """Fig. 4's volumes for the slice viewer (:func:`t2tcore.figures.viewer.slice_viewer`).
+
+    The real thick slices compared in the count alignment, and for each method its slices on the
+    real slice grid: a position-based method once (it is simulated at the real positions, both
+    alignments are the same), an index-based method in each alignment (``count``: interpolated
+    along the slice index to the real count, as the released code pairs; ``physical``: linearly
+    along z in mm to the real positions inside every method's range).
+
+    Returns
+    -------
+    dict
+        Name -> ``(volume (M, Y, X) HU, positions (M,) mm, thickness mm)``; ``"real thick"`` first.
+    """
+    by = {(p.method, p.alignment): p for p in pairs}
+    missing = [m for m in methods if (m, "count") not in by or (m, "physical") not in by]
+    if missing:
+        raise ValueError(f"no pairs of both alignments for {missing}")
+    ref = max((p for p in pairs if p.alignment == "count"), key=lambda p: p.reference.shape[0])
+    out = {"real thick": (ref.reference, ref.ref_positions, thickness)}
+    for m in methods:
+        cnt, phy = by[(m, "count")], by[(m, "physical")]
+        if m not in fidelity.INDEX_METHODS:
+            out[m] = (phy.test, phy.ref_positions, thickness)
+        else:
+            out[f"{m}, count"] = (cnt.test, cnt.ref_positions, thickness)
+            out[f"{m}, physical"] = (phy.test, phy.ref_positions, thickness)
+    return out

@@ -22,10 +22,11 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 CHROMIUM = os.environ.get("T2T_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("T2T_CHROMEDRIVER", "/usr/bin/chromedriver")
-# flags that keep Chromium from reaching for the (closed) network and stalling
+# flags that keep Chromium from reaching for the (closed) network and stalling; WebGL2 (the slice
+# viewers) runs on SwiftShader, Chromium's software renderer, which it asks to be opted in to
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage", "--window-size=1280,900")
+                  "--disable-dev-shm-usage", "--window-size=1280,900", "--enable-unsafe-swiftshader")
 #: Where MathJax must come from: the copy book/build.py vendors into the HTML.
 MATHJAX_LOCAL = "_static/mathjax/tex-mml-chtml.js"
 
@@ -75,6 +76,7 @@ def start_chromium(user_data_dir: Path):
     for flag in CHROMIUM_FLAGS:
         opts.add_argument(flag)
     opts.add_argument(f"--user-data-dir={user_data_dir}")
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # console messages, for console_errors()
     driver = webdriver.Chrome(service=Service(shutil.which(CHROMEDRIVER) or CHROMEDRIVER), options=opts)
     driver.set_page_load_timeout(180)  # a loaded 2-core CI machine can be slow
     driver.set_script_timeout(180)
@@ -224,3 +226,129 @@ def inspect_page(driver, root_url: str, root: Path, rel_page: str, *, results_ch
         driver.save_screenshot(str(screenshot))
         driver.set_window_size(1280, 900)
     return problems
+
+
+#: Console errors that every page of the book has, from Jupyter Book's theme, not from this project:
+#: sphinx-thebe declares THEBE_JS_URL in two <script> tags (thebe is off in _config.yml), and the
+#: pydata theme logs an unset theme mode (a fresh browser profile) before it picks "auto".
+THEME_CONSOLE_ERRORS = ("Identifier 'THEBE_JS_URL' has already been declared", "Got invalid theme mode")
+
+
+def console_errors(driver) -> list[str]:
+    """Console errors since the last call (the log is read and emptied); a missing favicon and
+    :data:`THEME_CONSOLE_ERRORS` are not counted."""
+    return [e["message"] for e in driver.get_log("browser")
+            if e.get("level") == "SEVERE" and "favicon.ico" not in e.get("message", "")
+            and not any(t in e.get("message", "") for t in THEME_CONSOLE_ERRORS)]
+
+
+# Every slice viewer of a page, driven as a reader would: wait until it has drawn, read back the
+# pixels of every tile (axial, coronal, sagittal) of every row right after a redraw (WebGL's
+# buffer is still there within the same task), then press PageUp or PageDown on the viewer enough
+# times to move past a slice of its coarsest series and read them again.
+_VIEWER_JS = r"""
+const done = arguments[arguments.length - 1];
+const phase = arguments[0];
+(async () => {
+  let roots = document.querySelectorAll('.t2t-viewer');
+  for (let i = 0; i < 300 && !roots.length; i++) {  // a loaded machine may still be parsing the page
+    await new Promise(r => setTimeout(r, 100));
+    roots = document.querySelectorAll('.t2t-viewer');
+  }
+  for (let i = 0; i < 600 && roots.length && !(window.T2TViewer && T2TViewer.viewers.length === roots.length
+       && T2TViewer.viewers.every(v => v.ready)); i++) await new Promise(r => setTimeout(r, 100));
+  const out = {n: roots.length, viewers: []};
+  if (!roots.length) return done(out);
+  if (!window.T2TViewer) { out.error = 'T2TViewer never loaded: ' + roots[0].innerText.slice(0, 200); return done(out); }
+  for (const v of T2TViewer.viewers) {
+    const r = {id: v.data.id, rows: []};
+    try { await v.ready; } catch (e) { r.error = String(e); out.viewers.push(r); continue; }
+    if (phase === 'before') {
+      const top = v.byName[v.rows[0].name];
+      const dz = s => { const p = s.positions, n = p.length; return n > 1 ? (p[n - 1] - p[0]) / (n - 1) : 1; };
+      const coarse = Math.max(...v.rows.map(row => dz(v.byName[row.name])));
+      r.presses = Math.ceil(coarse / dz(top) + 1e-6) + 1;
+      r.up = v.slice(0)[0] < top.positions.length / 2;  // towards the middle: room to move
+    }
+    for (const row of v.rows) {
+      const nv = row.nv, gl = nv.gl;
+      nv.drawScene();
+      const W = gl.drawingBufferWidth, H = gl.drawingBufferHeight, px = new Uint8Array(W * H * 4);
+      gl.readPixels(0, 0, W, H, gl.RGBA, gl.UNSIGNED_BYTE, px);
+      const tiles = [];
+      for (const t of nv.screenSlices) {
+        const [l, tp, w, h] = t.leftTopWidthHeight.map(Math.round);
+        let hash = 0, lit = 0, n = 0;
+        const levels = new Set();
+        for (let y = Math.max(0, tp); y < Math.min(H, tp + h); y++) {
+          const yy = H - 1 - y;
+          for (let x = Math.max(0, l); x < Math.min(W, l + w); x++) {
+            const k = (yy * W + x) * 4;
+            hash = (hash * 31 + px[k] * 7 + px[k + 1] * 3 + px[k + 2]) >>> 0;
+            lit += (px[k] + px[k + 1] + px[k + 2]) > 30;
+            levels.add(px[k] << 16 | px[k + 1] << 8 | px[k + 2]);
+            n++;
+          }
+        }
+        tiles.push({view: t.axCorSag, hash, lit: n ? lit / n : 0, levels: levels.size});
+      }
+      r.rows.push({name: row.name, slice: v.slice(v.rows.indexOf(row))[0], status: row.status.textContent, tiles});
+    }
+    out.viewers.push(r);
+  }
+  done(out);
+})();
+"""
+
+
+def inspect_viewers(driver, screenshot_dir: Path | None = None) -> tuple[list[str], dict]:
+    """Check every slice viewer of the loaded page; returns (problems, what was measured).
+
+    Each row of each viewer must draw its three views with something on them (at least 2 % of
+    the pixels lit, at least 8 colours); pressing PageUp (or PageDown, towards the middle of the
+    series) on the viewer must change the slice of
+    every row and what every view of every row shows (the axial image, the crosshair in the
+    coronal and sagittal views); no console error. Saves a screenshot of each viewer when asked.
+    """
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    problems = []
+    before = driver.execute_async_script(_VIEWER_JS, "before")
+    if before.get("error"):
+        return [before["error"]], before
+    for i, v in enumerate(before["viewers"]):
+        if v.get("error"):
+            problems.append(f"viewer {v['id']} failed: {v['error']}")
+            continue
+        for row in v["rows"]:
+            views = sorted(t["view"] for t in row["tiles"])
+            if views != [0, 1, 2]:
+                problems.append(f"viewer {v['id']}, {row['name']}: views {views}, not axial, coronal and sagittal")
+            for t in row["tiles"]:
+                if t["lit"] < 0.02 or t["levels"] < 8:
+                    problems.append(f"viewer {v['id']}, {row['name']}: view {t['view']} is blank "
+                                    f"({t['lit']:.1%} lit, {t['levels']} colours)")
+        el = driver.find_elements(By.CSS_SELECTOR, ".t2t-viewer")[i]
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].focus();", el)
+        for _ in range(v["presses"]):
+            el.send_keys(Keys.PAGE_UP if v["up"] else Keys.PAGE_DOWN)
+    after = driver.execute_async_script(_VIEWER_JS, "after")
+    for v0, v1 in zip(before["viewers"], after["viewers"]):
+        if v0.get("error") or v1.get("error"):
+            continue
+        for r0, r1 in zip(v0["rows"], v1["rows"]):
+            if r1["slice"] == r0["slice"]:
+                problems.append(f"viewer {v0['id']}, {r0['name']}: PageUp/PageDown did not change its slice "
+                                f"({r0['status']!r})")
+            for t0, t1 in zip(r0["tiles"], r1["tiles"]):
+                if t0["hash"] == t1["hash"]:
+                    problems.append(f"viewer {v0['id']}, {r0['name']}: view {t0['view']} did not change after "
+                                    "PageUp/PageDown")
+    problems += [f"console error: {m}" for m in console_errors(driver)]
+    if screenshot_dir is not None:
+        screenshot_dir.mkdir(parents=True, exist_ok=True)
+        for v, el in zip(after["viewers"], driver.find_elements(By.CSS_SELECTOR, ".t2t-viewer")):
+            driver.execute_script("arguments[0].scrollIntoView({block: 'start'});", el)
+            el.screenshot(str(screenshot_dir / f"{v['id']}.png"))
+    return problems, {"before": before, "after": after}

@@ -84,6 +84,79 @@ def test_page_reads_well(docname, results_chapter, served_book, chromium):
     assert not problems, f"{page}:\n  " + "\n  ".join(problems)
 
 
+#: Pages that must carry a linked slice viewer (issue 18): the smoke book has them too.
+VIEWER_PAGES = ["notebooks/00_simulation_walkthrough", "notebooks/02_simulation_fidelity", "notebooks/05_sr_training",
+                "notebooks/teaching/06_look_along_z"]
+
+
+@pytest.mark.parametrize("docname", VIEWER_PAGES)
+def test_slice_viewer_draws_and_follows(docname, served_book, chromium):
+    """The viewer drew every view of every row, PageUp moves every row, no console error."""
+    url, html = served_book
+    page = f"{docname}.html"
+    assert 'class="t2t-viewer"' in (html / page).read_text(encoding="utf8"), f"{page} has no slice viewer"
+    browser.console_errors(chromium)  # empty the log
+    chromium.get(url + page)
+    problems, seen = browser.inspect_viewers(chromium, SCREENSHOTS / "viewers")
+    assert seen["before"]["n"] >= 1 and seen["before"]["viewers"], f"{page}: no viewer started"
+    assert not problems, f"{page}:\n  " + "\n  ".join(problems)
+
+
+def test_slice_viewer_works_from_disk(book_html, chromium):
+    """Opened from file:// (no server: ES modules and fetch of local files are blocked) the viewer still runs."""
+    browser.console_errors(chromium)
+    chromium.get((book_html / f"{VIEWER_PAGES[0]}.html").resolve().as_uri())
+    problems, seen = browser.inspect_viewers(chromium)
+    assert seen["before"]["viewers"] and not problems, problems
+
+
+def test_viewer_difference_is_the_packages(tmp_path, book_html, chromium):
+    """The JavaScript difference (series minus the reference interpolated along z at the series' positions,
+    on the display grid) equals t2tcore.figures.viewer.difference, irregular positions included."""
+    import shutil
+
+    import numpy as np
+
+    from t2tcore.figures import viewer
+
+    for part in ("niivue", "t2t_viewer.js"):
+        src = book_html / "_static" / part
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / "_static" / part)
+    rng = np.random.default_rng(3)
+    thin_pos = np.concatenate([np.arange(0, 12, 0.8), 13.6 + np.arange(0, 8, 0.4)])  # a gap, then denser
+    y, x = np.mgrid[:24, :20]
+    thin = np.stack([300 * np.exp(-((y - 12) ** 2 + (x - 8 - 0.4 * z) ** 2) / 20) for z in thin_pos])
+    thin = (thin + rng.normal(0, 5, thin.shape)).astype(np.float32)
+    thick_pos = np.arange(1.0, 20.0, 2.0)
+    thick = thin[np.abs(thin_pos[None, :] - thick_pos[:, None]).argmin(axis=1)] + 17.0
+    series = {"thin": (thin, thin_pos, 1.0), "thick": (thick, thick_pos, 3.0)}
+    h = viewer.slice_viewer(series, (0.7, 0.6), out_dir=tmp_path, name="diff")
+    (tmp_path / "page.html").write_text('<!DOCTYPE html><html><head><meta charset="utf-8">'
+                                        '<script src="_static/t2t_viewer.js"></script></head><body>'
+                                        + h.data + "</body></html>", encoding="utf8")
+    server = browser.Server(tmp_path)
+    try:
+        chromium.get(server.url + "page.html")
+        got = chromium.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            (async () => {
+              for (let i = 0; i < 300 && !(T2TViewer.viewers.length && T2TViewer.viewers[0].ready); i++)
+                await new Promise(r => setTimeout(r, 100));
+              const v = T2TViewer.viewers[0];
+              await v.ready;
+              const d = await v.differenceOf('thick');
+              done({diff: Array.from(d), rows: v.byName['thick'].rows});
+            })();""")
+    finally:
+        server.close()
+    rows = np.array(got["rows"])
+    js = np.array(got["diff"], dtype=float).reshape(rows.size, 24, 20)
+    py = viewer.difference(*(viewer.ViewSeries.make(k, series[k]) for k in ("thick", "thin")))
+    want = np.where((rows >= 0)[:, None, None], np.nan_to_num(py[np.maximum(rows, 0)]), 0.0)
+    assert np.max(np.abs(js - want)) <= 1.0  # the JavaScript works on int16 (rounded) volumes
+    assert np.abs(want).max() > 15 and np.count_nonzero(rows < 0) > 0  # something to find, padded rows too
+
+
 def test_book_links_the_chapters_csv_tables(served_book):
     """Every CSV a chapter wrote is served where its page links it (../results/<stem>/)."""
     _, html = served_book

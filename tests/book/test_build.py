@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -210,3 +211,42 @@ def test_a_chapter_can_ask_for_the_fibrosis_cohort(tmp_path, sandbox):
 
 def test_chapter_07_gets_the_fibrosis_cohort():
     assert build.notebook_cohort(ROOT / "notebooks" / "07_clinical_relevance.ipynb") == "fibrosis"
+
+
+def test_a_slice_viewer_is_its_one_line_note_in_the_pdf(tmp_path):
+    from t2tcore.figures import viewer
+
+    rng = np.random.default_rng(0)
+    h = viewer.slice_viewer({"a": (rng.normal(size=(4, 8, 8)).astype(np.float32), np.arange(4.0))}, 1.0,
+                            caption="What to look for.", out_dir=tmp_path)
+    assert build.viewer_twin(h.data) == "*" + build._md_escape(viewer.VIEWER_NOTE) + "*\n"
+    assert build.viewer_twin("<table><tr><td>1</td></tr></table>") is None
+
+
+def test_niivue_is_vendored_from_its_tarball_and_cached(tmp_path, monkeypatch, sandbox):
+    """The classic-script build and package.json come out of the npm tarball; a wrong version is refused."""
+    import io
+    import tarfile
+
+    def tarball(version: str) -> Path:
+        path = tmp_path / f"fake-{version}.tgz"
+        with tarfile.open(path, "w:gz") as tar:
+            for name, text in ((f"package/dist/{build.NIIVUE_FILE}", "var niivue = {};"),
+                               ("package/package.json", json.dumps({"name": "@niivue/niivue", "version": version})),
+                               ("package/build/niivue/index.js", "export {};")):
+                data = text.encode()
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+        return path
+
+    monkeypatch.setattr(build, "VENDOR", sandbox / "vendor")
+    monkeypatch.setenv("T2T_NIIVUE_TGZ", str(tarball("0.0.1")))
+    with pytest.raises(build.BuildError, match="not 0.69"):
+        build.vendor_niivue()
+    (sandbox / "vendor" / "npm" / f"niivue-niivue-{build.NIIVUE_VERSION}.tgz").unlink()
+    monkeypatch.setenv("T2T_NIIVUE_TGZ", str(tarball(build.NIIVUE_VERSION)))
+    out = build.vendor_niivue()
+    assert sorted(p.name for p in (out / "niivue").iterdir()) == [build.NIIVUE_FILE, "package.json"]
+    monkeypatch.delenv("T2T_NIIVUE_TGZ")
+    assert build.vendor_niivue() == out  # cached: nothing fetched again
