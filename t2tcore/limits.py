@@ -24,7 +24,8 @@ class TooLargeError(T2TError, ValueError):
 def _cgroup_limit() -> int | None:
     for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
         try:
-            text = open(path, encoding="ascii").read().strip()
+            with open(path, encoding="ascii") as f:
+                text = f.read().strip()
         except OSError:
             continue
         if text.isdigit() and int(text) < 1 << 60:

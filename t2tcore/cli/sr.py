@@ -108,13 +108,15 @@ def _add_sr(subparsers) -> None:
     a.add_argument("thick", metavar="THICK_DIR", help="thick series (DICOM folder or NIfTI file)")
     a.add_argument("out_dir", metavar="OUT_DIR", help="folder (or .nii.gz file) to create for the thin series")
     a.add_argument("--interval", type=positive_mm, metavar="MM",
-                   help="thin slices every MM across the thick series (default: the training thin spacing)")
+                   help="thin slices every MM across the thick series (default and, without --force, only: the "
+                   "training data's thin spacing)")
     a.add_argument("--match", metavar="REAL_THIN_DIR", help="make exactly the slices of this real thin series (evaluation)")
     a.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda when available")
     a.add_argument("--series-uid", metavar="UID", help="SeriesInstanceUID to read when THICK_DIR holds several series")
     a.add_argument("--match-series-uid", metavar="UID", help="SeriesInstanceUID to read from REAL_THIN_DIR")
     a.add_argument("--force", action="store_true",
-                   help="apply the model to a series thicker than, or spaced unlike, the slices it was trained on")
+                   help="apply the model to a series thicker than, or spaced unlike, the slices it was trained on, "
+                   "or make thin slices at another --interval than its training data's")
     a.add_argument("--overwrite", action="store_true", help="replace OUT_DIR if it is not empty (never an input)")
     a.add_argument("--no-progress", action="store_true", help="no progress bars")
     a.set_defaults(func=_run_apply)

@@ -33,6 +33,11 @@ Example (what ``t2t pairs`` or any new writing command does)::
         ...                                       # write everything into tmp
         claim.commit(tmp)                         # all at once, or an error that keeps it
 
+A command whose output is one series holds the claim around its whole run and lets
+:func:`t2tcore.io.write_series` write it: the writers claim their output too, re-entrantly
+(a claim this process already holds only re-checks the inputs), stage and commit with the
+command's ``overwrite`` (``t2t simulate``: ``t2tcore.cli._common.claim_series_output``).
+
 An interrupted run (Ctrl-C, SIGTERM through the ``t2t`` command, an exception) removes its
 staging and its lock on the way out; ``kill -9`` leaves them, and the next run cleans up.
 """
@@ -171,7 +176,8 @@ def check_not_input(
             except OSError:
                 same = False
         if same and "folder" in noun:
-            raise error(f"{out_abs}: holds the input ({s}): it is the input; choose another {noun}")
+            raise error(f"{out_abs}: is the input ({s}), and an output folder that holds the input is refused; "
+                        f"choose another {noun}")
         if same or out_real.is_relative_to(real):
             raise error(f"{out_abs}: is the input or inside it ({s}); choose another {noun}")
         if real.is_relative_to(out_real):

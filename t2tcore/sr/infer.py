@@ -235,7 +235,8 @@ def apply_model(
         its end slice (a :class:`~t2tcore.errors.SeriesWarning` says how many). Default: every
         ``interval`` mm from its first to its last slice.
     interval : float, optional
-        Spacing of the default thin positions, mm (default: the training data's thin spacing).
+        Spacing of the default thin positions, mm (default: the training data's thin spacing;
+        another spacing, 2 % tolerance, only with ``force``).
     device : str, optional
         Default: CUDA when available, else CPU.
     roi : (int, int, int), optional
@@ -281,6 +282,12 @@ def apply_model(
     plane = int(thick.volume.shape[1]) * int(thick.volume.shape[2])
     if target_positions is None:
         step = float(interval) if interval else float(sim["thin_spacing_mm"])
+        train_step = float(sim["thin_spacing_mm"])
+        if not force and abs(step - train_step) > _INTERVAL_TOL * train_step:
+            raise SRInputError(
+                f"thin slices every {step:g} mm asked for; the model makes them every {train_step:g} mm (its training "
+                "data's spacing): leave the interval out (or force=True / --force to ask for it anyway)"
+            )
         lo, hi = float(thick.positions.min()), float(thick.positions.max())
         check_fits(n_thick_positions(lo, hi, step), 3 * 4 * plane, "thin slices", "choose a larger interval")
         targets = thin_positions(thick.positions, step)

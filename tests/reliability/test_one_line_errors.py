@@ -106,7 +106,10 @@ def test_sr_apply_interval_beyond_memory_is_refused(tmp_path, capsys):
                                           description="t"), tmp_path / "thick")
     capsys.readouterr()
     line = error_line(capsys, main(["sr", "apply", str(tmp_path / "m.pt"), str(thick_dir), str(tmp_path / "o"),
-                               "--interval", "1e-7", "--force", "--no-progress"]))
+                                    "--interval", "0.001", "--no-progress"]))
+    assert "thin slices every 0.001 mm asked for; the model makes them every 0.8 mm" in line and "--force" in line
+    line = error_line(capsys, main(["sr", "apply", str(tmp_path / "m.pt"), str(thick_dir), str(tmp_path / "o"),
+                                    "--interval", "1e-7", "--force", "--no-progress"]))
     assert "thin slices" in line and "would make" in line and not (tmp_path / "o").exists()
 
 
