@@ -101,9 +101,7 @@ def test_requests_beyond_memory_are_refused_with_the_count(tmp_path, capsys):
 def test_sr_apply_interval_beyond_memory_is_refused(tmp_path, capsys):
     thins = [write_series(make_series(n=20, size=64, seed=s), tmp_path / f"t{s}") for s in range(2)]
     assert main(["sr", "train", *map(str, thins), "--out", str(tmp_path / "m.pt"), "--steps", "1", *_SR]) == 0
-    thick = make_series(n=60, size=64, seed=7)
-    thick_dir = write_series(thick.derive(thick.volume[::3], thick.positions[::3], thickness=3.0, interval=2.0,
-                                          description="t"), tmp_path / "thick")
+    thick_dir = write_series(make_series(n=20, size=64, spacing=2.0, thickness=3.0, seed=7), tmp_path / "thick")
     capsys.readouterr()
     line = error_line(capsys, main(["sr", "apply", str(tmp_path / "m.pt"), str(thick_dir), str(tmp_path / "o"),
                                     "--interval", "0.001", "--no-progress"]))
