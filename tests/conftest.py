@@ -6,11 +6,16 @@
   random file names (no extension) in a random order, and returns what a correct reader
   must find (HU volume sorted along the slice normal, positions).
 * ``thin_series``: an 8 x 16 x 16 thin series (1 mm thick every 0.8 mm) in ``tmp_path``.
+* ``dcm2niix``: the path of the dcm2niix program (:func:`require_program`).
+* :func:`require_program`: a program the test needs; skipped without it on a developer's
+  machine, a failure in CI (``CI=true``), where everything the tests need is installed.
 """
 
 from __future__ import annotations
 
+import os
 import pathlib
+import shutil
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +24,32 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, MRImageStorage, generate_uid
 
 AXIAL = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+
+
+def in_ci() -> bool:
+    """True in CI (``CI=true``, as GitHub Actions, GitLab and .ci/run set it)."""
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def missing(why: str) -> None:
+    """A test cannot run here because ``why``: skip it on a developer's machine, fail in CI."""
+    if in_ci():
+        pytest.fail(f"{why}; CI must install it (.ci/run)", pytrace=False)
+    pytest.skip(why)
+
+
+def require_program(name: str, package: str | None = None) -> str:
+    """The path of program ``name``, or :func:`missing` (Debian ``package``) if it is not installed."""
+    path = shutil.which(name)
+    if path is None:
+        missing(f"{name} not installed (Debian package {package or name})")
+    return path
+
+
+@pytest.fixture
+def dcm2niix() -> str:
+    """The dcm2niix program (skipped without it, failed in CI)."""
+    return require_program("dcm2niix")
 
 
 def _ds(value: float) -> str:

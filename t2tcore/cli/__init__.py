@@ -47,19 +47,60 @@ def _format_warning(message, category, filename, lineno, line=None):  # noqa: AR
     return f"warning: {message}\n"
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is (so that outputs are cleaned up like on Ctrl-C)."""
+
+
+def _on_sigterm(signum, frame):  # noqa: ARG001
+    raise Terminated()
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe: send what is left of stdout nowhere (no second error at exit)."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a file (a test's capture)
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``t2t`` command; returns the process exit status."""
+    """Entry point of the ``t2t`` command; returns the process exit status.
+
+    Bad input: one line on stderr, status 2. Ctrl-C or SIGTERM: outputs cleaned up, one line,
+    status 130 or 143. Output piped into a program that stops reading (``t2t info | head``):
+    quiet, status 141, as ``ls | head``.
+    """
+    import signal
+    import threading
+
     parser = _build_parser()
     args = parser.parse_args(argv)
     warnings.formatwarning = _format_warning
+    old = None
+    if threading.current_thread() is threading.main_thread():
+        old = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()
+        return code
     except T2TError as exc:
         print(f"t2t {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_INPUT_ERROR
+    except Terminated:
+        print(f"t2t {args.command}: terminated, nothing written", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print(f"t2t {args.command}: interrupted, nothing written", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 141
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGTERM, old)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -109,3 +109,90 @@ def match_positions(thin, real, real_dir: str):
             stacklevel=2,
         )
     return real.ipp @ thin.normal
+
+
+def claim_series_output(out, inputs, overwrite: bool):
+    """Check and claim a series output for the whole run (:func:`t2tcore.io.outdir.claim_output`):
+    a NIfTI file (with its JSON sidecar) when ``out`` ends in .nii/.nii.gz, else a DICOM folder.
+    Use the result as a context manager around the reading, the work and the writing."""
+    from t2tcore.io.errors import DicomWriteError, NiftiWriteError
+    from t2tcore.io.nifti import check_nifti_output, has_nifti_suffix, sidecar_path
+    from t2tcore.io.outdir import claim_output
+
+    if has_nifti_suffix(out):
+        check_nifti_output(out, True)  # the name only
+        return claim_output(out, inputs=inputs, overwrite=overwrite, kind="file", companions=[sidecar_path(out)],
+                            error=NiftiWriteError)
+    return claim_output(out, inputs=inputs, overwrite=overwrite, kind="folder", error=DicomWriteError)
+
+
+def claim_file_output(out, inputs, overwrite: bool, what: str):
+    """Check and claim an output file (a profile, a checkpoint) for the whole run."""
+    from pathlib import Path
+
+    from t2tcore.io.outdir import claim_output
+
+    if Path(out).is_dir():
+        raise T2TError(f"{out} is a folder; --out names the {what} file")
+    return claim_output(out, inputs=inputs, overwrite=overwrite, kind="file")
+
+
+def read_input(path, uids, option: str, *, several: bool = False, thickness=None, progress: bool = False):
+    """Read one input series for a command, choosing it by SeriesInstanceUID where asked.
+
+    Parameters
+    ----------
+    path : str
+        A DICOM folder or file, or a NIfTI file.
+    uids : str, list of str or None
+        The UIDs given with ``option``. With ``several`` (a command that reads many folders
+        with one option: ``calibrate``, ``sr train``), each folder reads the one of them it
+        holds (none: its only CT series); otherwise the one UID must be in ``path``.
+    option : str
+        The command's option for this input (``--series-uid``, ``--match-series-uid``...),
+        named in the message when a folder holds several series and none is chosen.
+    """
+    from t2tcore.io import is_nifti_path, list_series, read_series
+    from t2tcore.io.errors import DicomReadError
+
+    uids = [] if uids is None else [uids] if isinstance(uids, str) else list(uids)
+    uid = None
+    if uids and not several:
+        uid = uids[0]
+    elif uids and not is_nifti_path(path):
+        held = [u for u in dict.fromkeys(uids) if u in {s.uid for s in list_series(path)}]
+        if len(held) > 1:
+            raise T2TError(f"{path} holds {len(held)} of the series given with {option}; give one per folder")
+        uid = held[0] if held else None
+    try:
+        return read_series(path, uid, thickness=thickness, progress=progress)
+    except DicomReadError as exc:
+        text = str(exc)
+        if "(t2t: --series-uid)" not in text:
+            raise
+        raise type(exc)(text.replace("(t2t: --series-uid)", f"(t2t: {option})")) from None
+
+
+def check_uids_used(uids, series, option: str) -> None:
+    """Refuse UIDs given with ``option`` that none of the series read has (a typo)."""
+    unused = [u for u in (uids or []) if u not in {s.series_uid for s in series}]
+    if unused:
+        raise T2TError(f"{option} {unused[0]}: none of the series read has this SeriesInstanceUID")
+
+
+def check_thinner(thin, thickness: float, what: str) -> None:
+    """Refuse simulating slices thinner than the thin slices they would be made of."""
+    t = thin.thickness
+    if t is not None and thickness < t * (1 - 1e-3):
+        raise T2TError(f"{what} {thickness:g} mm is thinner than the thin series' slices ({t:g} mm): a simulated "
+                       "thick slice cannot be thinner than the slices it is made of")
+
+
+def check_cuda(device) -> None:
+    """Refuse ``--device cuda`` where torch sees no CUDA GPU, before any data is read."""
+    if device is None or not str(device).startswith("cuda"):
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        raise T2TError(f"--device {device}: torch sees no CUDA GPU on this machine (use --device cpu, or leave it out)")

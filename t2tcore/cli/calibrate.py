@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from t2tcore.cli._common import SERIES_PATH_HELP, match_positions, positive_mm, series_name
+from t2tcore.cli._common import (
+    SERIES_PATH_HELP,
+    check_uids_used,
+    claim_file_output,
+    match_positions,
+    positive_mm,
+    read_input,
+    series_name,
+)
 from t2tcore.errors import T2TError
 
 
@@ -36,36 +44,46 @@ def _add_calibrate(subparsers) -> None:
         help="slice thickness of the thick series, recorded as the profile's nominal thickness (NIfTI has none: "
         "without this option it comes from the JSON sidecar, else the slice spacing is used with a warning)",
     )
-    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    p.add_argument("--series-uid", action="append", metavar="UID",
+                   help="SeriesInstanceUID of a THIN series to read from a folder that holds several (repeat it: each "
+                   "folder reads the one it holds)")
+    p.add_argument("--thick-series-uid", action="append", metavar="UID",
+                   help="the same for the THICK series")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file (never an input)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=_run_calibrate)
 
 
 def _run_calibrate(args) -> int:
-    from pathlib import Path
-
-    import numpy as np
-
-    from t2tcore.io import read_series
-    from t2tcore.simulation.calibrate import fit_profile
-
     if len(args.dirs) % 2:
         raise T2TError(f"give THIN THICK pairs; got {len(args.dirs)} series")
-    out = Path(args.out)
-    if out.exists() and not args.overwrite:
-        raise T2TError(f"{out} exists (use --overwrite to replace it)")
-    if out.is_dir():
-        raise T2TError(f"{out} is a folder; --out names the profile file")
+    with claim_file_output(args.out, args.dirs, args.overwrite, "profile") as claim:
+        prof, thickness, n_pairs = _calibrate(args)
+        out = prof.to_json(claim.path, overwrite=args.overwrite)
+    nominal = f" (nominal {thickness:g} mm)" if thickness is not None else ""
+    blur = f", in-plane sigma {prof.inplane_sigma_px:.2f} px" if args.inplane_blur else ""
+    print(
+        f"{out}: {prof.offsets_mm.size} nodes to {prof.radius_mm:g} mm, FWHM {prof.fwhm_mm:.2f} mm{nominal}{blur}, "
+        f"residual RMSE {prof.meta['residual_rmse']:.2f} HU on {prof.meta['n_samples']} voxels of {n_pairs} pair(s)"
+    )
+    return 0
+
+
+def _calibrate(args):
+    """Read the pairs and fit the profile: (profile, nominal thickness, number of pairs)."""
+    import numpy as np
+
+    from t2tcore.simulation.calibrate import fit_profile
+
     progress = not args.no_progress
-    pairs, facts, thicknesses, kernels = [], [], [], set()
+    pairs, facts, thicknesses, kernels, read = [], [], [], set(), []
     for thin_dir, thick_dir in zip(args.dirs[::2], args.dirs[1::2]):
-        thin = read_series(thin_dir, thickness=args.thin_thickness, progress=progress)
-        thick = read_series(thick_dir, thickness=args.thick_thickness, progress=progress)
-        if thin.shape[1:] != thick.shape[1:] or not np.allclose(thin.pixel_spacing, thick.pixel_spacing, rtol=1e-3):
-            raise T2TError(
-                f"{thick_dir}: images of {thick.shape[1]} x {thick.shape[2]} px at {thick.pixel_spacing} mm, the thin "
-                f"series has {thin.shape[1]} x {thin.shape[2]} px at {thin.pixel_spacing} mm; they must be on one grid"
-            )
+        thin = read_input(thin_dir, args.series_uid, "--series-uid", several=True, thickness=args.thin_thickness,
+                          progress=progress)
+        thick = read_input(thick_dir, args.thick_series_uid, "--thick-series-uid", several=True,
+                           thickness=args.thick_thickness, progress=progress)
+        read += [thin, thick]
+        _check_pair(thin, thick, thin_dir, thick_dir)
         positions = match_positions(thin, thick, thick_dir)
         pairs.append((thin.volume, thin.positions, thick.volume, positions))
         header = thick.header if thick.header is not None else {}
@@ -82,6 +100,8 @@ def _run_calibrate(args) -> int:
             thicknesses.append(float(thick.thickness))
         if header.get("ConvolutionKernel"):
             kernels.add(str(header.get("ConvolutionKernel")))
+    check_uids_used(args.series_uid, read, "--series-uid")
+    check_uids_used(args.thick_series_uid, read, "--thick-series-uid")
     thickness = float(np.median(thicknesses)) if thicknesses else None
     if thicknesses and np.ptp(thicknesses) > 0.01 * thickness:
         raise T2TError(f"the thick series have different SliceThickness ({sorted(set(thicknesses))} mm): one protocol only")
@@ -98,14 +118,27 @@ def _run_calibrate(args) -> int:
         )
     except ValueError as exc:
         raise T2TError(f"cannot calibrate: {exc}") from None
-    prof.to_json(out)
-    nominal = f" (nominal {thickness:g} mm)" if thickness is not None else ""
-    blur = f", in-plane sigma {prof.inplane_sigma_px:.2f} px" if args.inplane_blur else ""
-    print(
-        f"{out}: {prof.offsets_mm.size} nodes to {prof.radius_mm:g} mm, FWHM {prof.fwhm_mm:.2f} mm{nominal}{blur}, "
-        f"residual RMSE {prof.meta['residual_rmse']:.2f} HU on {prof.meta['n_samples']} voxels of {len(pairs)} pair(s)"
-    )
-    return 0
+    return prof, thickness, len(pairs)
+
+
+def _check_pair(thin, thick, thin_dir, thick_dir) -> None:
+    """Refuse a pair on two grids, or given the wrong way round (THICK before THIN)."""
+    import numpy as np
+
+    if thin.shape[1:] != thick.shape[1:] or not np.allclose(thin.pixel_spacing, thick.pixel_spacing, rtol=1e-3):
+        raise T2TError(
+            f"{thick_dir}: images of {thick.shape[1]} x {thick.shape[2]} px at {thick.pixel_spacing} mm, the thin "
+            f"series has {thin.shape[1]} x {thin.shape[2]} px at {thin.pixel_spacing} mm; they must be on one grid"
+        )
+    thicker = thin.thickness is not None and thick.thickness is not None and thin.thickness > thick.thickness * 1.001
+    wider = thin.spacing is not None and thick.spacing is not None and thin.spacing > thick.spacing * 1.001
+    if thicker or wider:
+        def desc(s):
+            t = f"{s.thickness:g} mm slices" if s.thickness is not None else "slices"
+            return t + (f" every {s.spacing:.4g} mm" if s.spacing is not None else "")
+
+        raise T2TError(f"{thin_dir} ({desc(thin)}) is thicker or sparser than {thick_dir} ({desc(thick)}): are THIN "
+                       "and THICK swapped? Give each pair as THIN THICK")
 
 
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 import warnings
 
 from t2tcore import __version__
-from t2tcore.cli._common import SERIES_PATH_HELP, LazyChoices, match_positions, positive_mm, series_name
+from t2tcore.cli._common import (
+    SERIES_PATH_HELP,
+    LazyChoices,
+    check_thinner,
+    claim_series_output,
+    match_positions,
+    positive_mm,
+    read_input,
+    series_name,
+)
 from t2tcore.errors import T2TError
 
 # Index-based baselines of t2tcore.simulation.simulate: they take the thin SliceThickness and place
@@ -74,7 +83,8 @@ def _add_simulate(subparsers) -> None:
         help="a slice profile measured by `t2t calibrate`: selects --method calibrated (its kernel instead of the "
         "triangle); thickness and interval default to the profile's",
     )
-    p.add_argument("--overwrite", action="store_true", help="replace OUT if it is a non-empty folder or an existing file")
+    p.add_argument("--overwrite", action="store_true", help="replace OUT if it is a non-empty folder or an existing file "
+                   "(never an input, and never while another t2t run writes it)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=_run_simulate)
 
@@ -82,11 +92,7 @@ def _add_simulate(subparsers) -> None:
 
 
 def _run_simulate(args) -> int:
-    import numpy as np
-
     from t2tcore.errors import SeriesWarning
-    from t2tcore.io import check_output_dir, read_series, write_series
-    from t2tcore.simulation.simulate import simulate_thick
 
     method = args.method
     profile = _simulate_profile(args) if args.profile is not None or method == "calibrated" else None
@@ -105,19 +111,30 @@ def _run_simulate(args) -> int:
                       f"baselines do); --interval {args.interval:g} is ignored", SeriesWarning)
         args.interval = None
     progress = not args.no_progress
-    inputs = [args.in_dir] + ([args.match] if args.match else [])
-    out = check_output_dir(args.out_dir, args.overwrite, inputs=inputs)
+    inputs = [args.in_dir, args.match, args.profile]
+    with claim_series_output(args.out_dir, inputs, args.overwrite) as claim:
+        return _simulate(args, method, profile, claim.path, progress)
 
-    thin = read_series(args.in_dir, args.series_uid, thickness=args.thin_thickness, progress=progress)
+
+def _simulate(args, method: str, profile, out, progress: bool) -> int:
+    import numpy as np
+
+    from t2tcore.io import write_series
+    from t2tcore.simulation.simulate import simulate_thick
+
+    thin = read_input(args.in_dir, args.series_uid, "--series-uid", thickness=args.thin_thickness, progress=progress)
+    if thin.volume.shape[0] < 2:
+        raise T2TError(f"{args.in_dir}: holds one slice; thick slices are simulated from a stack of thin slices")
     thickness, target, how = args.thickness, None, ""
     if args.match is not None:
-        real = read_series(args.match, args.match_series_uid, progress=progress)
+        real = read_input(args.match, args.match_series_uid, "--match-series-uid", progress=progress)
         target = match_positions(thin, real, args.match)
         if thickness is None:
             if real.thickness is None:
                 raise T2TError(f"{args.match}: no SliceThickness in the header; give --thickness")
             thickness = real.thickness
         how = f"at the {target.size} positions of {series_name(real, args.match)}"
+    check_thinner(thin, thickness, "--thickness" if args.thickness is not None else f"{args.match}: SliceThickness")
     thin_thickness = thin.thickness if method in _INDEX_METHODS else None
     try:
         volume, positions = simulate_thick(
@@ -155,6 +172,8 @@ def _run_simulate(args) -> int:
     thick = thin.derive(
         volume, positions, thickness=thickness, interval=interval, description=description, derivation=derivation
     )
+    if args.match is not None and real.nifti_layout is not None:
+        thick.nifti_layout = real.nifti_layout  # a NIfTI output in the real file's voxel order: arrays comparable
     out = write_series(thick, out, overwrite=args.overwrite, progress=progress)
     thin_desc = f"{thin.thickness:g} mm" if thin.thickness is not None else "? mm"
     thin_step = f", {thin.spacing:g} mm apart" if thin.spacing else ""

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import warnings
 
-from t2tcore.cli._common import LazyChoices, positive_mm
+from t2tcore.cli._common import (
+    LazyChoices,
+    check_cuda,
+    check_thinner,
+    check_uids_used,
+    claim_file_output,
+    claim_series_output,
+    positive_mm,
+    read_input,
+)
 from t2tcore.errors import T2TError
 
 _MODELS = ("vdsr", "unet", "esrresnet", "esrgan")
@@ -81,7 +90,10 @@ def _add_sr(subparsers) -> None:
     t.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda when available")
     t.add_argument("--resume", metavar="CKPT", help="continue a run from its checkpoint (same settings and data)")
     t.add_argument("--checkpoint-every", type=_positive_int, metavar="N", help="also write the checkpoint every N steps")
-    t.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    t.add_argument("--series-uid", action="append", metavar="UID",
+                   help="SeriesInstanceUID of the thin series to read from a folder that holds several (repeat it: "
+                   "each folder reads the one it holds)")
+    t.add_argument("--overwrite", action="store_true", help="replace an existing --out file (never an input)")
     t.add_argument("--no-progress", action="store_true", help="no progress bars")
     t.set_defaults(func=_run_train)
 
@@ -96,26 +108,28 @@ def _add_sr(subparsers) -> None:
     a.add_argument("thick", metavar="THICK_DIR", help="thick series (DICOM folder or NIfTI file)")
     a.add_argument("out_dir", metavar="OUT_DIR", help="folder (or .nii.gz file) to create for the thin series")
     a.add_argument("--interval", type=positive_mm, metavar="MM",
-                   help="thin slices every MM across the thick series (default: the training thin spacing)")
+                   help="thin slices every MM across the thick series (default and, without --force, only: the "
+                   "training data's thin spacing)")
     a.add_argument("--match", metavar="REAL_THIN_DIR", help="make exactly the slices of this real thin series (evaluation)")
     a.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda when available")
-    a.add_argument("--overwrite", action="store_true", help="replace OUT_DIR if it is not empty")
+    a.add_argument("--series-uid", metavar="UID", help="SeriesInstanceUID to read when THICK_DIR holds several series")
+    a.add_argument("--match-series-uid", metavar="UID", help="SeriesInstanceUID to read from REAL_THIN_DIR")
+    a.add_argument("--force", action="store_true",
+                   help="apply the model to a series thicker than, or spaced unlike, the slices it was trained on, "
+                   "or make thin slices at another --interval than its training data's")
+    a.add_argument("--overwrite", action="store_true", help="replace OUT_DIR if it is not empty (never an input)")
     a.add_argument("--no-progress", action="store_true", help="no progress bars")
     a.set_defaults(func=_run_apply)
 
 
-def _read(path: str, progress: bool):
-    from t2tcore.io import read_series
-
-    return read_series(path, progress=progress)
-
-
 def _run_train(args) -> int:
+    import contextlib
+    import os
     from pathlib import Path
 
     from t2tcore.errors import SeriesWarning
+    from t2tcore.io.outdir import check_output
     from t2tcore.sr.config import TrainConfig
-    from t2tcore.sr.train import train_model
 
     method, profile = args.method, None
     if args.profile is not None:
@@ -141,9 +155,8 @@ def _run_train(args) -> int:
     elif args.interval is None:
         raise T2TError(f"--interval is required for --method {method}")
     out = Path(args.out)
-    if out.is_dir():
-        raise T2TError(f"{out} is a folder; --out names the checkpoint file")
-    if out.exists() and not args.overwrite and args.resume is None:
+    same = args.resume is not None and _same_file(args.resume, out)  # continuing a checkpoint in place
+    if out.is_file() and not args.overwrite and not same:
         raise T2TError(f"{out} exists (use --overwrite to replace it, or --resume {out} to continue it)")
     try:
         config = TrainConfig(
@@ -153,15 +166,18 @@ def _run_train(args) -> int:
         )
     except ValueError as exc:
         raise T2TError(str(exc)) from None
-    progress = not args.no_progress
-    thin = [_read(p, progress) for p in args.thin]
-    try:
-        result = train_model(config, thin, out=out, resume=args.resume, device=args.device, progress=progress,
-                             checkpoint_every=args.checkpoint_every)
-    except ValueError as exc:
-        raise T2TError(f"cannot train: {exc}") from None
-    ck = result.checkpoint
-    if ck.get("path") is None:  # not process 0 of a data-parallel run
+    check_cuda(args.device)
+    inputs = list(args.thin) + [args.profile] + ([] if same else [args.resume])
+    overwrite = args.overwrite or same
+    main_process = int(os.environ.get("RANK", "0")) == 0  # under torchrun, process 0 writes
+    if main_process:
+        guard = claim_file_output(out, inputs, overwrite, "checkpoint")
+    else:
+        check_output(out, inputs=inputs, overwrite=True, kind="file")
+        guard = contextlib.nullcontext()
+    with guard as claim:
+        ck = _train(args, config, claim.path if claim is not None else out, overwrite, main_process)
+    if not main_process:
         return 0
     last = ck["history"][-1] if ck["history"] else {}
     val = last.get("val_loss")
@@ -174,24 +190,63 @@ def _run_train(args) -> int:
     return 0
 
 
+def _same_file(a, b) -> bool:
+    from pathlib import Path
+
+    return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
+
+
+def _train(args, config, out, overwrite: bool, main_process: bool) -> dict:
+    """Read the thin series, train, write the checkpoint (process 0); the checkpoint dict."""
+    from t2tcore.sr.checkpoint import save_checkpoint
+    from t2tcore.sr.train import train_model
+
+    progress = not args.no_progress
+    thin = [read_input(p, args.series_uid, "--series-uid", several=True, progress=progress) for p in args.thin]
+    check_uids_used(args.series_uid, thin, "--series-uid")
+    from t2tcore.sr.config import spec_min
+
+    for path, s in zip(args.thin, thin):
+        check_thinner(s, spec_min(config.thickness), f"{path}: --thickness")
+    in_run = args.checkpoint_every is not None  # checkpoints during the run: train_model writes them all
+    try:
+        result = train_model(config, thin, out=out if in_run else None, resume=args.resume, device=args.device,
+                             progress=progress, checkpoint_every=args.checkpoint_every)
+    except ValueError as exc:
+        raise T2TError(f"cannot train: {exc}") from None
+    ck = result.checkpoint
+    if main_process and not in_run:
+        save_checkpoint(ck, out, overwrite=overwrite)
+        ck["path"] = str(out)
+    return ck
+
+
 def _run_apply(args) -> int:
+    if args.match is not None and args.interval is not None:
+        raise T2TError("give --interval or --match, not both: with --match the slices are those of the real thin series")
+    check_cuda(args.device)
+    inputs = [args.thick, args.ckpt, args.match]
+    with claim_series_output(args.out_dir, inputs, args.overwrite) as claim:
+        return _apply(args, claim.path)
+
+
+def _apply(args, out) -> int:
     from t2tcore.cli._common import match_positions
-    from t2tcore.io import check_output_dir, write_series
+    from t2tcore.io import write_series
     from t2tcore.sr.checkpoint import load_checkpoint
     from t2tcore.sr.infer import apply_model
 
-    if args.match is not None and args.interval is not None:
-        raise T2TError("give --interval or --match, not both: with --match the slices are those of the real thin series")
     progress = not args.no_progress
-    inputs = [args.thick, args.ckpt] + ([args.match] if args.match else [])
-    out = check_output_dir(args.out_dir, args.overwrite, inputs=inputs)
     ckpt = load_checkpoint(args.ckpt)
-    thick = _read(args.thick, progress)
-    targets = None
+    thick = read_input(args.thick, args.series_uid, "--series-uid", progress=progress)
+    targets, real = None, None
     if args.match is not None:
-        real = _read(args.match, progress)
+        real = read_input(args.match, args.match_series_uid, "--match-series-uid", progress=progress)
         targets = match_positions(thick, real, args.match)
-    series = apply_model(ckpt, thick, targets, interval=args.interval, device=args.device, progress=progress)
+    series = apply_model(ckpt, thick, targets, interval=args.interval, device=args.device, progress=progress,
+                         force=args.force)
+    if real is not None and real.nifti_layout is not None:
+        series.nifti_layout = real.nifti_layout  # a NIfTI output in the real thin file's voxel order
     out = write_series(series, out, overwrite=args.overwrite, progress=progress)
     print(
         f"{thick.volume.shape[0]} thick slices ({thick.thickness or thick.spacing:g} mm) -> {series.volume.shape[0]} thin "

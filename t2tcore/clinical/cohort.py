@@ -52,7 +52,6 @@ import json
 import math
 import os
 import platform
-import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -702,9 +701,7 @@ def make_fibrosis_cohort(profile: str | Mapping, out_dir: str | os.PathLike, *, 
         Unknown or invalid profile; ``out_dir`` a file, a non-empty folder that is not a
         virtual cohort, or a virtual cohort of another kind.
     """
-    from t2tcore.io.outdir import finish_with_manifest, staging_dir
-    from t2tcore.progress import bar as progress_bar
-    from t2tcore.scanner import MANIFEST_NAME
+    from t2tcore.io.outdir import claim_output
 
     p = resolve_fibrosis_profile(profile)
     spec = fibrosis_cohort_spec(p, disease, survival)
@@ -715,9 +712,21 @@ def make_fibrosis_cohort(profile: str | Mapping, out_dir: str | os.PathLike, *, 
     device = check_device(device, ClinicalError)
     if not force and is_fibrosis_up_to_date(p, out, disease, survival):
         return out
+    older = out.is_dir() and any(out.iterdir())  # an older cohort of this kind (_check_out_dir): replaced
+    with claim_output(out, overwrite=older, kind="folder") as claim:
+        return _make(p, spec, claim, device, disease, survival, progress)
+
+
+def _make(p: dict, spec: dict, claim, device, disease: DiseaseModel, survival: SurvivalModel, progress: bool) -> Path:
+    """Scan every patient into the claim's staging folder, write the tables, commit (manifest last)."""
+    from t2tcore.io.outdir import finish_with_manifest
+    from t2tcore.progress import bar as progress_bar
+    from t2tcore.scanner import MANIFEST_NAME
+
+    out = claim.path
     plans = plan_fibrosis(p, disease, survival)
     t_start = time.perf_counter()
-    tmp = staging_dir(out)
+    tmp = claim.staging_dir()
     bar = progress_bar(total=len(plans), desc=f"fibrosis cohort '{p['name']}'", unit="patient", enabled=progress)
     try:
         series, infos = [], {}
@@ -742,10 +751,7 @@ def make_fibrosis_cohort(profile: str | Mapping, out_dir: str | os.PathLike, *, 
             "patients": [{**asdict(x), **infos[x.patient]} for x in plans],
             "series": series,
         }
-        finish_with_manifest(tmp, out, MANIFEST_NAME, manifest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        finish_with_manifest(tmp, out, MANIFEST_NAME, manifest, overwrite=claim.overwrite)
     finally:
         bar.close()
     return out

@@ -122,9 +122,11 @@ def load_survival(path: str | os.PathLike):
     Raises
     ------
     CohortError
-        Missing file or column, duplicate patients, a time that is not a positive number or
-        an event that is not 0/1 (naming the patients).
+        Missing file or column, an empty patient ID (naming the lines), duplicate patients,
+        a time that is not a finite positive number or an event that is not 0/1 (naming the
+        patients and lines).
     """
+    import numpy as np
     import pandas as pd
 
     path = Path(path)
@@ -141,14 +143,21 @@ def load_survival(path: str | os.PathLike):
                           f"has {', '.join(df.columns) or 'none'})")
     if df.empty:
         raise CohortError(f"{path}: no patients")
-    df["patient_id"] = df["patient_id"].astype(str).str.strip()
+    lines = df.index.to_numpy() + 2  # the line of each row in the file (line 1: the header)
+    ids = df["patient_id"].where(df["patient_id"].isna(), df["patient_id"].astype(str).str.strip())
+    empty = lines[(ids.isna() | (ids == "")).to_numpy()]
+    if len(empty):
+        raise CohortError(f"{path}: empty patient_id on line(s) {', '.join(str(n) for n in empty[:12])}"
+                          + (f" and {len(empty) - 12} more" if len(empty) > 12 else ""))
+    df["patient_id"] = ids
     dup = df["patient_id"][df["patient_id"].duplicated()].unique()
     if len(dup):
         raise CohortError(f"{path}: patient(s) listed more than once: {_names(dup)}")
     time = pd.to_numeric(df["time"], errors="coerce")
-    bad = df["patient_id"][~(time > 0)]
-    if len(bad):
-        raise CohortError(f"{path}: time must be a number > 0; not for {_names(bad)}")
+    bad = ~((time > 0) & np.isfinite(time))
+    if bad.any():
+        rows = [f"{pid} (line {n})" for pid, n in zip(df["patient_id"][bad], lines[bad.to_numpy()])]
+        raise CohortError(f"{path}: time must be a number > 0; not for {_names(rows)} (finite: inf is no time)")
     event = pd.to_numeric(df["event"], errors="coerce")
     bad = df["patient_id"][~event.isin([0, 1])]
     if len(bad):

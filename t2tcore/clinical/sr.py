@@ -160,8 +160,10 @@ def super_resolve(checkpoint: dict, thick, target_positions, box: tuple[int, int
     from t2tcore.evaluation import resample_z
     from t2tcore.sr import apply_model
 
+    # force: one model serves every patient of the cohort (trained on every offered
+    # thickness); a series outside them is not refused here
     if box is None:
-        return apply_model(checkpoint, thick, target_positions, device=device).volume
+        return apply_model(checkpoint, thick, target_positions, device=device, force=True).volume
     y0, y1, x0, x1 = (int(b) for b in box)
     dy, dx = thick.pixel_spacing
     row, col = thick.orientation[:3], thick.orientation[3:]
@@ -169,5 +171,5 @@ def super_resolve(checkpoint: dict, thick, target_positions, box: tuple[int, int
     crop = replace(thick, volume=np.ascontiguousarray(thick.volume[:, y0:y1, x0:x1]), ipp=thick.ipp + shift[None, :])
     out = np.array(base if base is not None else resample_z(thick.volume, thick.positions, target_positions,
                                                              outside="clamp"), dtype=np.float32, copy=True)
-    out[:, y0:y1, x0:x1] = apply_model(checkpoint, crop, target_positions, device=device).volume
+    out[:, y0:y1, x0:x1] = apply_model(checkpoint, crop, target_positions, device=device, force=True).volume
     return out

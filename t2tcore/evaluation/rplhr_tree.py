@@ -103,7 +103,8 @@ def write_rplhr_tree(
     """
     from t2tcore import __version__
     from t2tcore.data import rplhr
-    from t2tcore.io import Series, sidecar_path, staging_dir, swap_in, write_series
+    from t2tcore.io import Series, sidecar_path, write_series
+    from t2tcore.io.outdir import claim_output
     from t2tcore.progress import bar
     from t2tcore.scanner import ReconConfig, ScannerConfig, chest, scan
 
@@ -125,8 +126,8 @@ def write_rplhr_tree(
     jobs = [(split, k) for split in rplhr.SPLITS if split in cases for k in range(int(cases[split]))]
     cfg = ScannerConfig(image_size=int(image_size), seed=int(seed))
     written: dict[str, list[str]] = {}
-    tmp = staging_dir(root)
-    try:
+    with claim_output(root, kind="folder") as claim:
+        tmp = claim.staging_dir()
         for split, k in bar(jobs, desc="virtual RPLHR-CT cases", enabled=progress):
             name = names[k]
             off = offsets[name]
@@ -160,12 +161,7 @@ def write_rplhr_tree(
             "thick_offset_mm": {n: o for n, o in offsets.items() if o != 0.0},
         }
         (tmp / MARKER).write_text(json.dumps(info, indent=1) + "\n")
-        swap_in(tmp, root)
-    except BaseException:
-        import shutil
-
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        claim.commit(tmp)
     return root
 
 

@@ -9,9 +9,12 @@ One concept per module:
 * :mod:`~t2tcore.io.dicom_read` -- reading one DICOM series (pixel decoding);
 * :mod:`~t2tcore.io.dicom_write` -- writing a DICOM series;
 * :mod:`~t2tcore.io.nifti` -- NIfTI in and out (nibabel), with the JSON sidecar;
+* :mod:`~t2tcore.io.nifti_grid` -- a NIfTI file's voxel order (:class:`NiftiLayout`), kept on output;
 * :mod:`~t2tcore.io.dispatch` -- :func:`read_series`, :func:`write_series`, ... choosing the
   format from the path;
-* :mod:`~t2tcore.io.outdir`, :mod:`~t2tcore.io.quantize`, :mod:`~t2tcore.io.errors`.
+* :mod:`~t2tcore.io.outdir` -- outputs checked, claimed (:mod:`~t2tcore.io.lock`), staged and
+  committed all at once: :func:`claim_output` is what every writing command uses;
+* :mod:`~t2tcore.io.quantize`, :mod:`~t2tcore.io.errors`.
 """
 
 from __future__ import annotations
@@ -29,12 +32,18 @@ _EXPORTS = {
     **dict.fromkeys(
         [
             "DicomError", "DicomReadError", "DicomWriteError", "MissingDecoderError", "NiftiError",
-            "NiftiReadError", "NiftiWriteError", "SeriesChoiceError", "SeriesIOError",
+            "NiftiReadError", "NiftiWriteError", "SeriesChoiceError", "SeriesIOError", "NonFiniteError",
+            "OutputError", "OutputBusyError", "OutputChangedError", "OutputWarning",
         ],
         "errors",
     ),
     "sidecar_path": "nifti",
-    **dict.fromkeys(["staging_dir", "staging_file", "swap_in"], "outdir"),
+    "NiftiLayout": "nifti_grid",
+    **dict.fromkeys(
+        ["staging_dir", "staging_file", "swap_in", "check_output", "check_not_input", "claim_output", "commit_output",
+         "OutputClaim"],
+        "outdir",
+    ),
     **dict.fromkeys(["FolderScan", "Series", "SeriesInfo"], "series"),
 }
 
@@ -42,7 +51,9 @@ __all__ = [
     "DicomError", "DicomReadError", "DicomWriteError", "FolderScan", "MissingDecoderError", "NiftiError",
     "NiftiReadError", "NiftiWriteError", "SeriesChoiceError", "SeriesIOError", "Series", "SeriesInfo",
     "check_output_dir", "is_nifti_path", "list_series", "read_series", "scan_folder", "sidecar_path",
-    "write_series", "staging_dir", "staging_file", "swap_in",
+    "write_series", "staging_dir", "staging_file", "swap_in", "NonFiniteError", "OutputError", "OutputBusyError",
+    "OutputChangedError", "OutputWarning", "NiftiLayout", "check_output", "check_not_input", "claim_output",
+    "commit_output", "OutputClaim",
 ]
 
 

@@ -16,8 +16,10 @@ at a fraction of the cost: ``dcmwrite`` of a whole data set costs a few ms a fil
 file meta alone about 0.5 ms), which for a 210-slice series was most of ``t2t simulate``'s
 writing time.
 
-The files go into a hidden staging folder beside the output that is moved into place at
-the end (:mod:`t2tcore.io.outdir`): an interrupted run leaves no partial series.
+The output folder is claimed (:func:`t2tcore.io.outdir.claim_output`) and the files go
+into a hidden staging folder beside it that is committed at the end: an interrupted run
+leaves no partial series, and a folder that something else filled meanwhile is never
+replaced without ``overwrite``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import pathlib
-import shutil
 from typing import Any, Iterable
 
 import numpy as np
@@ -41,7 +42,7 @@ from pydicom.valuerep import format_number_as_ds
 from t2tcore import __version__
 from t2tcore.io import _parallel
 from t2tcore.io.errors import DicomWriteError
-from t2tcore.io.outdir import staging_dir, swap_in
+from t2tcore.io.outdir import check_output, claim_output
 from t2tcore.io.quantize import finite_range, rescale_for, to_int16
 from t2tcore.io.series import Series
 
@@ -90,50 +91,7 @@ def check_dicom_output(out_dir: str | os.PathLike, overwrite: bool = False, inpu
     DicomWriteError
         ``out_dir`` is a file, is non-empty without ``overwrite``, or holds an input.
     """
-    out = pathlib.Path(out_dir).expanduser().absolute()
-    if out.exists() and not out.is_dir():
-        raise DicomWriteError(f"{out}: exists and is not a folder")
-    held = _input_inside(out, inputs)
-    if held is not None:
-        raise DicomWriteError(f"{out}: holds the input ({held}); choose another output folder")
-    if out.is_dir() and not overwrite:
-        try:
-            non_empty = any(out.iterdir())
-        except OSError as exc:
-            raise DicomWriteError(f"{out}: cannot read the folder ({exc.strerror or exc})") from None
-        if non_empty:
-            raise DicomWriteError(f"{out}: folder is not empty (use overwrite=True / --overwrite to replace it)")
-    return out
-
-
-def _input_inside(out: pathlib.Path, inputs: Iterable[Any]) -> pathlib.Path | None:
-    """The first of ``inputs`` that is ``out`` or lies inside it, by name or once links are
-    resolved; None if there is none.
-
-    A series read from a folder lists every file it was read from (hundreds), so links are
-    resolved once per folder (and per file only where the file itself is a link).
-    """
-    out_str = str(out)
-    prefix = out_str.rstrip(os.sep) + os.sep
-    out_real = out.resolve() if out.exists() else None
-    real_dirs: dict[pathlib.Path, pathlib.Path] = {}
-    for src in inputs:
-        s = pathlib.Path(src).expanduser().absolute()
-        name = str(s)
-        if name == out_str or name.startswith(prefix):
-            return s
-        if out_real is None or not s.exists():
-            continue
-        if s.is_symlink():
-            real = s.resolve()
-        else:
-            parent = real_dirs.get(s.parent)
-            if parent is None:
-                parent = real_dirs[s.parent] = s.parent.resolve()
-            real = parent / s.name
-        if real == out_real or real.is_relative_to(out_real):
-            return s
-    return None
+    return check_output(out_dir, inputs=inputs, overwrite=overwrite, kind="folder", error=DicomWriteError)
 
 
 def _common_dataset(series: Series, series_uid: str, slope: str, icpt: str, n: int) -> Dataset:
@@ -306,7 +264,8 @@ def write_dicom(
     ValueError
         The volume holds NaN or infinite values.
     """
-    out = check_dicom_output(out_dir, overwrite, inputs=list(series.files) + list(series.source_files))
+    inputs = list(series.files) + list(series.source_files)
+    check_dicom_output(out_dir, True, inputs=inputs)  # whether it may be replaced: the claim below
     vol = series.volume
     n = vol.shape[0]
     slope, icpt = rescale_for(*finite_range(vol, "DICOM"))
@@ -315,39 +274,38 @@ def write_dicom(
     width = max(4, len(str(n)))
     names = [f"IM{i + 1:0{width}d}.dcm" for i in range(n)]
 
-    try:
-        tmp = staging_dir(out)
-    except OSError as exc:
-        raise DicomWriteError(f"{out}: cannot create the output folder ({exc.strerror or exc})") from None
-    job = {
-        "volume": vol,
-        "slope": float(slope),
-        "intercept": float(icpt),
-        "runs": _runs(common, _PER_SLICE_TAGS, charset),
-        "meta_runs": _runs(_file_meta(), (_META_SOP_INSTANCE,), default_encoding),
-        "charset": charset,
-        "ipp": series.ipp,
-        "positions": series.positions,
-        "names": names,
-        "dir": str(tmp),
-    }
-    token = id(job)
-    _parallel.SHARED[token] = job
-    bar = _parallel.progress_bar(progress, n, "writing", "slice")
-    try:
-        errors = _parallel.pmap(_slice_writer, [(token, i) for i in range(n)], "write", bar)
-        bad = [e for e in errors if e]
-        if bad:
-            raise DicomWriteError(f"{out}: cannot write {len(bad)} slice(s): {bad[0]}")
+    with claim_output(out_dir, inputs=inputs, overwrite=overwrite, kind="folder", error=DicomWriteError) as claim:
+        out = claim.path
         try:
-            swap_in(tmp, out)
+            tmp = claim.staging_dir()
         except OSError as exc:
-            raise DicomWriteError(f"{out}: cannot move the written series into place ({exc.strerror or exc})") from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    finally:
-        _parallel.SHARED.pop(token, None)
-        if bar is not None:
-            bar.close()
+            raise DicomWriteError(f"{out}: cannot create the output folder ({exc.strerror or exc})") from None
+        job = {
+            "volume": vol,
+            "slope": float(slope),
+            "intercept": float(icpt),
+            "runs": _runs(common, _PER_SLICE_TAGS, charset),
+            "meta_runs": _runs(_file_meta(), (_META_SOP_INSTANCE,), default_encoding),
+            "charset": charset,
+            "ipp": series.ipp,
+            "positions": series.positions,
+            "names": names,
+            "dir": str(tmp),
+        }
+        token = id(job)
+        _parallel.SHARED[token] = job
+        bar = _parallel.progress_bar(progress, n, "writing", "slice")
+        try:
+            errors = _parallel.pmap(_slice_writer, [(token, i) for i in range(n)], "write", bar)
+            bad = [e for e in errors if e]
+            if bad:
+                raise DicomWriteError(f"{out}: cannot write {len(bad)} slice(s): {bad[0]}")
+            try:
+                claim.commit(tmp)
+            except OSError as exc:
+                raise DicomWriteError(f"{out}: cannot move the written series into place ({exc.strerror or exc})") from None
+        finally:
+            _parallel.SHARED.pop(token, None)
+            if bar is not None:
+                bar.close()
     return out

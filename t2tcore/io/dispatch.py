@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from t2tcore.io.errors import NiftiReadError
 from t2tcore.io.nifti import check_nifti_output, has_nifti_suffix, is_nifti_path, read_nifti, scan_nifti, write_nifti
+from t2tcore.io.quantize import check_finite
 
 if TYPE_CHECKING:
     from t2tcore.io.series import FolderScan, Series, SeriesInfo
@@ -55,6 +56,8 @@ def read_series(
     ------
     DicomReadError, SeriesChoiceError, MissingDecoderError
         See :func:`t2tcore.io.dicom_read.read_dicom`.
+    NonFiniteError
+        The volume holds NaN or infinite values (the message says how many voxels).
     NiftiReadError
         See :func:`t2tcore.io.nifti.read_nifti`; also ``series_uid`` given for a NIfTI file.
     ValueError
@@ -69,6 +72,7 @@ def read_series(
     from t2tcore.io.dicom_read import read_dicom
 
     series = read_dicom(path, series_uid, progress=progress)
+    check_finite(series.volume, path)  # a NaN or infinite RescaleSlope/Intercept
     if thickness is not None:
         old = "none" if series.thickness is None else f"{series.thickness:g} mm"
         series.thickness = float(thickness)

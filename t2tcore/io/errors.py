@@ -18,11 +18,37 @@ __all__ = [
     "NiftiError",
     "NiftiReadError",
     "NiftiWriteError",
+    "OutputError",
+    "OutputBusyError",
+    "OutputChangedError",
+    "OutputWarning",
+    "NonFiniteError",
 ]
 
 
 class SeriesIOError(T2TError):
     """Base class of the series input/output errors (any format)."""
+
+
+class NonFiniteError(SeriesIOError, ValueError):
+    """An input volume holds NaN or infinite values (refused when it is read)."""
+
+
+class OutputError(T2TError):
+    """An output that must not or cannot be written (an input, not empty, not writable...);
+    see :mod:`t2tcore.io.outdir`."""
+
+
+class OutputBusyError(OutputError):
+    """Another running t2t has claimed the same output."""
+
+
+class OutputChangedError(OutputError):
+    """The output changed during the run; nothing was replaced and the result was kept aside."""
+
+
+class OutputWarning(UserWarning):
+    """Something about an output a user should know (stale staging removed, a lock taken over)."""
 
 
 class DicomError(SeriesIOError):
@@ -41,7 +67,7 @@ class MissingDecoderError(DicomReadError):
     """Compressed pixel data whose decoder plugin is not installed."""
 
 
-class DicomWriteError(DicomError):
+class DicomWriteError(DicomError, OutputError):
     """The output folder cannot be written (not empty, holds the input, not a folder...)."""
 
 
@@ -53,5 +79,5 @@ class NiftiReadError(NiftiError):
     """A NIfTI file that cannot be read as one CT volume (missing, corrupt, 4-D, sheared...)."""
 
 
-class NiftiWriteError(NiftiError):
+class NiftiWriteError(NiftiError, OutputError):
     """A NIfTI file that cannot be written (exists, is the input, is a folder...)."""

@@ -8,11 +8,15 @@ the slice normal), which nibabel does not do.
 Reading (:func:`read_nifti`)
     * The affine is nibabel's (the sform when its code is set, else the qform). The world
       coordinates of every voxel are kept exactly: the volume is only transposed
-      from NIfTI's (i, j, k) to (Z, Y, X) = (k, j, i) and, where needed, reversed along an
-      axis (never resampled). In-plane axes are reversed so that they point the way a CT
-      scanner's usually do (rows along +x or +y, columns along +y or towards the feet; an
-      axial RAS+ NIfTI reads as ImageOrientationPatient (1, 0, 0, 0, 1, 0), and dcm2niix's
-      row flip is undone), and slices are sorted ascending along the slice normal.
+      from NIfTI's (i, j, k) to (Z, Y, X) and, where needed, reversed along an axis (never
+      resampled). The slices are on the array axis :mod:`t2tcore.io.nifti_grid` finds (k,
+      unless the header's slice_dim or the voxel sizes say otherwise). In-plane axes are
+      reversed so that they point the way a CT scanner's usually do (rows along +x or +y,
+      columns along +y or towards the feet; an axial RAS+ NIfTI reads as
+      ImageOrientationPatient (1, 0, 0, 0, 1, 0), and dcm2niix's row flip is undone), and
+      slices are sorted ascending along the slice normal. The file's own voxel order is
+      kept on the series (``Series.nifti_layout``) for writing.
+    * Voxels that are NaN or infinite are refused (:class:`~t2tcore.io.errors.NonFiniteError`).
     * scl_slope/scl_inter are applied (by nibabel); spatial units other than mm are
       converted to mm.
     * Non-orthogonal in-plane axes (a sheared affine) are rejected with
@@ -24,13 +28,16 @@ Reading (:func:`read_nifti`)
       :class:`~t2tcore.errors.SeriesWarning` that says so.
 
 Writing (:func:`write_nifti`)
-    The volume with the affine of its slice positions and a JSON sidecar (SliceThickness,
+    The volume in the voxel order of the NIfTI file it came from (or dcm2niix's order for a
+    series from DICOM: :data:`~t2tcore.io.nifti_grid.DCM2NIIX`), with the affine of its
+    slice positions and a JSON sidecar (SliceThickness,
     SpacingBetweenSlices, PixelSpacing, ImageOrientationPatientDICOM, SeriesDescription,
     DerivationDescription: the method and what made the series). Voxels are int16 HU
     (rounded, as the DICOM writer stores them: within 0.5 HU, far below CT noise, half
     the size of float32, and what dcm2niix writes for CT), with scl_slope and
     scl_inter only for ranges beyond int16; ``dtype="float32"`` keeps values exactly.
-    Both files are written to temporary names in the output folder and renamed at the end.
+    The output is claimed and both files are staged beside it and committed at the end
+    (:mod:`t2tcore.io.outdir`).
 """
 
 from __future__ import annotations
@@ -46,9 +53,10 @@ import numpy as np
 
 from t2tcore import __version__
 from t2tcore.errors import SeriesWarning
-from t2tcore.io.errors import NiftiReadError, NiftiWriteError
-from t2tcore.io.outdir import staging_file
-from t2tcore.io.quantize import finite_range, rescale_for, to_int16
+from t2tcore.io.errors import NiftiReadError, NiftiWriteError, OutputChangedError
+from t2tcore.io.nifti_grid import Grid, grid, to_nifti
+from t2tcore.io.outdir import check_output, claim_output
+from t2tcore.io.quantize import check_finite, finite_range, rescale_for, to_int16
 from t2tcore.io.series import FolderScan, Series, SeriesInfo, geometry_report
 
 __all__ = [
@@ -63,14 +71,6 @@ __all__ = [
 ]
 
 NIFTI_SUFFIXES = (".nii.gz", ".nii")
-
-_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])  # RAS <-> LPS (its own inverse)
-_ORTHO_TOL = 1e-4  # |cos| of the angle between the in-plane axes
-_UNITS_MM = {"mm": 1.0, "unknown": 1.0, "meter": 1000.0, "micron": 0.001}
-# Preferred sign of an in-plane axis by the LPS axis it mostly runs along: rows and columns
-# along +x and +y (as axial CT), columns along z point to the feet (head at the top).
-_PREFERRED_SIGN = np.array([1.0, 1.0, -1.0])
-
 
 def has_nifti_suffix(path: str | os.PathLike) -> bool:
     """True if the name of ``path`` ends with ``.nii`` or ``.nii.gz`` (any case)."""
@@ -101,19 +101,6 @@ def sidecar_path(path: str | os.PathLike) -> pathlib.Path:
 # --------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Grid:
-    """How a NIfTI voxel grid maps onto a series (computed from the header alone)."""
-
-    shape_xyz: tuple[int, int, int]
-    flip: tuple[bool, bool, bool]  # reverse i, j, k
-    orientation: np.ndarray  # (6,) row then column direction cosines, LPS
-    pixel_spacing: tuple[float, float]  # (dy, dx) mm
-    ipp: np.ndarray  # (Z, 3) mm, LPS, ascending along the normal
-    positions: np.ndarray  # (Z,) mm
-    notes: list[str]
-
-
 def _load(p: pathlib.Path):
     import nibabel as nib
 
@@ -128,77 +115,6 @@ def _load(p: pathlib.Path):
     if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):
         raise NiftiReadError(f"{p}: not a NIfTI-1/2 image ({type(img).__name__})")
     return img
-
-
-def _shape_xyz(p: pathlib.Path, shape: tuple[int, ...]) -> tuple[int, int, int]:
-    if len(shape) == 2:
-        return (shape[0], shape[1], 1)
-    if len(shape) == 3:
-        return tuple(shape)  # type: ignore[return-value]
-    if len(shape) >= 4 and all(n == 1 for n in shape[3:]):
-        return tuple(shape[:3])  # type: ignore[return-value]
-    raise NiftiReadError(f"{p}: a {len(shape)}-D image of shape {shape}; t2t reads one 3-D volume")
-
-
-def _grid(img, p: pathlib.Path) -> _Grid:
-    """The series geometry of a NIfTI header; NiftiReadError for a sheared or degenerate affine."""
-    hdr = img.header
-    notes: list[str] = []
-    shape = _shape_xyz(p, img.shape)
-    _, sform_code = hdr.get_sform(coded=True)
-    _, qform_code = hdr.get_qform(coded=True)
-    if not sform_code and not qform_code:
-        warnings.warn(
-            f"{p}: the header has no orientation (qform_code and sform_code are 0); nibabel's default "
-            "orientation is used with the voxel sizes, positions may not match other series",
-            SeriesWarning,
-            stacklevel=4,
-        )
-        notes.append("no orientation in the header (qform_code = sform_code = 0)")
-    unit = hdr.get_xyzt_units()[0]
-    scale = _UNITS_MM.get(unit, 1.0)
-    m = _LPS @ np.asarray(img.affine, dtype=np.float64)
-    m[:3, :] *= scale
-    c = [m[:3, 0].copy(), m[:3, 1].copy(), m[:3, 2].copy()]
-    origin = m[:3, 3].copy()
-    size = [float(np.linalg.norm(v)) for v in c]
-    if not (all(np.isfinite(m.ravel())) and size[0] > 0 and size[1] > 0 and size[2] > 0):
-        raise NiftiReadError(f"{p}: the affine has a zero or invalid voxel size ({size})")
-    cos01 = abs(float(c[0] @ c[1])) / (size[0] * size[1])
-    if cos01 > _ORTHO_TOL:
-        angle = np.degrees(np.arccos(min(1.0, cos01)))
-        raise NiftiReadError(
-            f"{p}: the image rows and columns are not perpendicular ({angle:.3g} deg instead of 90: a sheared "
-            "affine); t2t reads only orthogonal in-plane axes and never resamples"
-        )
-    flip = [False, False, False]
-    for axis in (0, 1):
-        u = c[axis] / size[axis]
-        dominant = int(np.argmax(np.abs(u)))
-        if u[dominant] * _PREFERRED_SIGN[dominant] < 0:
-            flip[axis] = True
-            origin = origin + (shape[axis] - 1) * c[axis]
-            c[axis] = -c[axis]
-    row, col = c[0] / size[0], c[1] / size[1]
-    normal = np.cross(row, col)
-    along = float(c[2] @ normal)
-    if abs(along) < 1e-6 * size[2]:
-        raise NiftiReadError(f"{p}: the slice axis lies in the image plane (a degenerate affine)")
-    if along < 0:
-        flip[2] = True
-        origin = origin + (shape[2] - 1) * c[2]
-        c[2] = -c[2]
-    k = np.arange(shape[2], dtype=np.float64)
-    ipp = origin[None, :] + k[:, None] * c[2][None, :]
-    return _Grid(
-        shape_xyz=shape,
-        flip=tuple(flip),  # type: ignore[arg-type]
-        orientation=np.concatenate([row, col]),
-        pixel_spacing=(round(size[1], 6), round(size[0], 6)),  # the affine is float32: 0.7 reads 0.69999999
-        ipp=ipp,
-        positions=ipp @ normal,
-        notes=notes,
-    )
 
 
 def _sidecar(p: pathlib.Path) -> dict:
@@ -222,7 +138,7 @@ def _number(meta: dict, key: str) -> float | None:
     return v if np.isfinite(v) and v > 0 else None
 
 
-def _thickness(p: pathlib.Path, meta: dict, grid: _Grid, thickness: float | None) -> tuple[float, str]:
+def _thickness(p: pathlib.Path, meta: dict, g: Grid, thickness: float | None) -> tuple[float, str]:
     """(slice thickness in mm, where it came from)."""
     if thickness is not None:
         t = float(thickness)
@@ -232,7 +148,7 @@ def _thickness(p: pathlib.Path, meta: dict, grid: _Grid, thickness: float | None
     t = _number(meta, "SliceThickness")
     if t is not None:
         return t, f"SliceThickness of {sidecar_path(p).name}"
-    spacing = float(np.median(np.diff(grid.positions))) if grid.positions.size > 1 else None
+    spacing = float(np.median(np.diff(g.positions))) if g.positions.size > 1 else None
     if spacing is None:
         raise NiftiReadError(f"{p}: one slice and no slice thickness (no JSON sidecar with SliceThickness); give it")
     warnings.warn(
@@ -272,33 +188,35 @@ def read_nifti(path: str | os.PathLike, thickness: float | None = None) -> Serie
     """
     p = pathlib.Path(path).expanduser()
     img = _load(p)
-    grid = _grid(img, p)
+    g = grid(img, p)
     meta = _sidecar(p)
-    thick, source = _thickness(p, meta, grid, thickness)
+    thick, source = _thickness(p, meta, g, thickness)
     try:
         data = img.get_fdata(dtype=np.float32)
     except Exception as exc:  # noqa: BLE001 - truncated or corrupt data
         raise NiftiReadError(f"{p}: cannot read the voxel data ({type(exc).__name__}: {exc})") from None
-    data = data.reshape(grid.shape_xyz, order="A")
-    data = data[tuple(slice(None, None, -1) if f else slice(None) for f in grid.flip)]
-    volume = np.ascontiguousarray(data.transpose(2, 1, 0), dtype=np.float32)
+    data = data.reshape(data.shape[:3] if data.ndim > 3 else data.shape + (1,) * (3 - data.ndim))
+    volume = np.ascontiguousarray(g.layout.volume(data), dtype=np.float32)
+    del data
+    check_finite(volume, p)
     interval = _number(meta, "SpacingBetweenSlices")
-    if interval is None and grid.positions.size > 1:
-        interval = round(float(np.median(np.diff(grid.positions))), 6)
+    if interval is None and g.positions.size > 1:
+        interval = round(float(np.median(np.diff(g.positions))), 6)
     number = meta.get("SeriesNumber")
     series = Series(
         volume=volume,
-        positions=grid.positions,
-        pixel_spacing=grid.pixel_spacing,
-        orientation=grid.orientation,
+        positions=g.positions,
+        pixel_spacing=g.pixel_spacing,
+        orientation=g.orientation,
         thickness=thick,
         interval=interval,
         header=None,
         description=str(meta.get("SeriesDescription") or _stem(p)),
-        ipp=grid.ipp,
-        notes=grid.notes + ([] if source == "given" else [f"slice thickness from {source}"]),
+        ipp=g.ipp,
+        notes=g.notes + ([] if source == "given" else [f"slice thickness from {source}"]),
         files=(p,),
         series_number=int(number) if isinstance(number, (int, float)) and not isinstance(number, bool) else None,
+        nifti_layout=g.layout,
     )
     for note in series.notes:
         if note.startswith(("irregular slice spacing", "gantry tilt")):
@@ -318,11 +236,11 @@ def scan_nifti(path: str | os.PathLike) -> FolderScan:
     img = _load(p)
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always", SeriesWarning)
-        grid = _grid(img, p)
+        g = grid(img, p)
     meta = _sidecar(p)
-    normal = np.cross(grid.orientation[:3], grid.orientation[3:])
-    geo = geometry_report(grid.positions, grid.ipp, normal)
-    notes = [str(w.message).removeprefix(f"{p}: ") for w in record] + geo.notes
+    normal = np.cross(g.orientation[:3], g.orientation[3:])
+    geo = geometry_report(g.positions, g.ipp, normal)
+    notes = [str(w.message).removeprefix(f"{p}: ") for w in record] + g.notes + geo.notes
     thick = _number(meta, "SliceThickness")
     if thick is None:
         notes.append("no slice thickness (NIfTI has none, and no JSON sidecar gives SliceThickness)")
@@ -335,19 +253,19 @@ def scan_nifti(path: str | os.PathLike) -> FolderScan:
         description=str(meta.get("SeriesDescription") or ""),
         modality=modality,
         series_number=None,
-        n_slices=grid.shape_xyz[2],
+        n_slices=g.shape_xyz[2],
         n_files=1,
         n_localizers=0,
         thickness=thick,
         spacing=geo.spacing,
-        position_range=(float(grid.positions[0]), float(grid.positions[-1])),
+        position_range=(float(g.positions[0]), float(g.positions[-1])),
         irregular=geo.irregular,
         tilt=geo.tilt_deg,
         header_tilt=None,
         kernel=str(meta.get("ConvolutionKernel") or ""),
-        rows=grid.shape_xyz[1],
-        columns=grid.shape_xyz[0],
-        pixel_spacing=grid.pixel_spacing,
+        rows=g.shape_xyz[1],
+        columns=g.shape_xyz[0],
+        pixel_spacing=g.pixel_spacing,
         is_ct=modality in ("", "CT"),
         localizer=False,
         transfer_syntax=f"NIfTI-{2 if img.header.sizeof_hdr == 540 else 1} ({dtype}{scaled})",
@@ -381,42 +299,8 @@ def check_nifti_output(path: str | os.PathLike, overwrite: bool = False, inputs:
     out = pathlib.Path(path).expanduser().absolute()
     if not has_nifti_suffix(out):
         raise NiftiWriteError(f"{out}: a NIfTI file name ends with .nii or .nii.gz")
-    side = sidecar_path(out)
-    if out.is_dir():
-        raise NiftiWriteError(f"{out}: is a folder, not a NIfTI file name")
-    for src in inputs:
-        s = pathlib.Path(src).expanduser().absolute()
-        for target in (out, side):
-            same = s == target or (s.exists() and target.exists() and s.resolve() == target.resolve())
-            if same or s in target.parents:
-                raise NiftiWriteError(f"{target}: is the input or inside it ({s}); choose another output file")
-    if not overwrite:
-        for target in (out, side):
-            if target.exists():
-                raise NiftiWriteError(f"{target}: exists (use overwrite=True / --overwrite to replace it)")
-    return out
-
-
-def _affine(series: Series, out: pathlib.Path) -> tuple[np.ndarray, bool]:
-    """(RAS affine of voxel (i, j, k) = volume[k, j, i], orthogonal) for a series."""
-    dy, dx = series.pixel_spacing
-    row, col = series.orientation[:3], series.orientation[3:]
-    z = series.volume.shape[0]
-    if z > 1:
-        step = (series.ipp[-1] - series.ipp[0]) / (z - 1)
-        line = series.ipp[0][None, :] + np.arange(z)[:, None] * step[None, :]
-        dev = float(np.max(np.linalg.norm(series.ipp - line, axis=1)))
-        if dev > max(0.01, 0.01 * float(np.linalg.norm(step))):
-            raise NiftiWriteError(
-                f"{out}: the slices are not evenly spaced (up to {dev:.3g} mm off a regular grid), which one "
-                "NIfTI affine cannot describe; write DICOM (an output folder) instead"
-            )
-    else:
-        step = series.normal * float(series.interval or series.thickness or 1.0)
-    m = np.eye(4)
-    m[:3, 0], m[:3, 1], m[:3, 2], m[:3, 3] = row * dx, col * dy, step, series.ipp[0]
-    along = abs(float(step @ series.normal)) / float(np.linalg.norm(step))
-    return _LPS @ m, along > 1 - 1e-9
+    return check_output(out, inputs=inputs, overwrite=overwrite, kind="file", companions=[sidecar_path(out)],
+                        error=NiftiWriteError)
 
 
 def _sidecar_for(series: Series) -> dict:
@@ -479,41 +363,45 @@ def write_nifti(
 
     if dtype not in ("int16", "float32"):
         raise ValueError(f"dtype must be 'int16' or 'float32', got {dtype!r}")
-    out = check_nifti_output(path, overwrite, inputs=list(series.files) + list(series.source_files))
-    affine, orthogonal = _affine(series, out)
-    vol = series.volume
+    inputs = list(series.files) + list(series.source_files)
+    out = check_nifti_output(path, True, inputs=inputs)  # the name; whether it may be replaced: the claim
+    array, affine, orthogonal = to_nifti(series, out)
     if dtype == "int16":
-        slope, icpt = rescale_for(*finite_range(vol, "int16 NIfTI"))
-        if (slope, icpt) == ("1", "0"):
-            data = to_int16(vol, 1.0, 0.0)
-        else:  # beyond the int16 range: nibabel chooses scl_slope/scl_inter
-            data = vol
+        slope, icpt = rescale_for(*finite_range(series.volume, "int16 NIfTI"))
+        # within the int16 range: rounded here; beyond it nibabel chooses scl_slope/scl_inter
+        data = to_int16(array, 1.0, 0.0) if (slope, icpt) == ("1", "0") else array
     else:
-        data = vol
-    img = nib.Nifti1Image(data.transpose(2, 1, 0), affine)
+        data = array
+    img = nib.Nifti1Image(data, affine)
     img.set_data_dtype(np.int16 if dtype == "int16" else np.float32)
     img.header.set_xyzt_units("mm", "sec")
     img.set_sform(affine, code=1)  # scanner-based anatomical coordinates, as dcm2niix writes
     img.set_qform(affine if orthogonal else None, code=1 if orthogonal else 0)  # qform cannot store a tilt
+    layout = getattr(series, "nifti_layout", None)
+    if layout is not None and layout.slice_axis != 2:
+        img.header.set_dim_info(slice=layout.slice_axis)  # so that a reader finds the slices again
     img.header["descrip"] = (series.description or "t2t")[:79].encode("ascii", "replace")
-    side = json.dumps(_sidecar_for(series), indent=2, ensure_ascii=False) + "\n"
-
-    temps: list[pathlib.Path] = []
-    try:
+    side_text = json.dumps(_sidecar_for(series), indent=2, ensure_ascii=False) + "\n"
+    side = sidecar_path(out)
+    with claim_output(out, inputs=inputs, overwrite=overwrite, kind="file", companions=[side],
+                      error=NiftiWriteError) as claim:
         try:
-            tmp_nii = staging_file(out, suffix=".nii.gz" if out.name.lower().endswith(".gz") else ".nii")
-            temps.append(tmp_nii)
-            tmp_json = staging_file(sidecar_path(out), suffix=".json")
-            temps.append(tmp_json)
+            tmp_nii = claim.staging_file(suffix=".nii.gz" if out.name.lower().endswith(".gz") else ".nii")
+            tmp_json = claim.staging_file(suffix=".json", target=side)
             nib.save(img, str(tmp_nii))
-            tmp_json.write_text(side, encoding="utf-8")
-            os.replace(tmp_nii, out)
-            temps.remove(tmp_nii)
-            os.replace(tmp_json, sidecar_path(out))
-            temps.remove(tmp_json)
+            tmp_json.write_text(side_text, encoding="utf-8")
+            try:
+                claim.commit(tmp_nii)
+            except OutputChangedError as exc:  # keep the sidecar beside the kept file
+                os.replace(tmp_json, sidecar_path(exc.kept))
+                raise OutputChangedError(f"{exc} (sidecar {sidecar_path(exc.kept).name})") from None
+            try:
+                claim.commit(tmp_json, side)
+            except OutputChangedError as exc:  # keep the pair together, beside each other
+                kept = exc.kept.with_name(exc.kept.name[: -len(".json")] + out.name[len(_stem(out)):])
+                os.replace(out, kept)
+                raise OutputChangedError(f"{side}: exists now (written by something else during this run); "
+                                         f"nothing was replaced, the finished result is in {kept} and {exc.kept}") from None
         except OSError as exc:
             raise NiftiWriteError(f"{out}: cannot write the file ({exc.strerror or exc})") from None
-    finally:
-        for t in temps:
-            t.unlink(missing_ok=True)
     return out

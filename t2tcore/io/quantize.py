@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-__all__ = ["rescale_for", "to_int16", "finite_range"]
+__all__ = ["rescale_for", "to_int16", "finite_range", "check_finite"]
 
 
 def finite_range(volume: np.ndarray, what: str) -> tuple[float, float]:
@@ -20,6 +20,27 @@ def finite_range(volume: np.ndarray, what: str) -> tuple[float, float]:
     if not (math.isfinite(vmin) and math.isfinite(vmax)):
         raise ValueError(f"volume holds NaN or infinite values; cannot write them as {what}")
     return vmin, vmax
+
+
+def check_finite(volume: np.ndarray, where) -> None:
+    """Refuse a volume read from ``where`` that holds NaN or infinite values.
+
+    Counted slice by slice (no full-size temporary array).
+
+    Raises
+    ------
+    NonFiniteError
+        With the file or folder and how many voxels are not finite.
+    """
+    from t2tcore.io.errors import NonFiniteError
+
+    vol = np.asarray(volume)
+    if vol.dtype.kind not in "fc":
+        return
+    bad = sum(int(vol[k].size - np.count_nonzero(np.isfinite(vol[k]))) for k in range(vol.shape[0]))
+    if bad:
+        raise NonFiniteError(f"{where}: {bad} of {vol.size} voxels are NaN or infinite; t2t computes only on "
+                             "finite HU (fill or mask them first)")
 
 
 def rescale_for(vmin: float, vmax: float) -> tuple[str, str]:

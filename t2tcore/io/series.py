@@ -169,6 +169,9 @@ class Series:
         SeriesNumber to write.
     derivation : str
         DerivationDescription to write (what made the series); defaults to ``description``.
+    nifti_layout : t2tcore.io.nifti_grid.NiftiLayout or None
+        The voxel order of the NIfTI file the series was read from (kept by :meth:`derive`),
+        in which :func:`write_series` writes a NIfTI output; None: dcm2niix's order.
     spacing : float or None
         Median distance between consecutive positions, mm (None for one slice). Computed.
     irregular : bool
@@ -199,6 +202,7 @@ class Series:
     derived: bool = False
     series_number: int | None = None
     derivation: str = ""
+    nifti_layout: Any = None
     spacing: float | None = field(init=False, default=None)
     irregular: bool = field(init=False, default=False)
     gantry_tilt_deg: float = field(init=False, default=0.0)
@@ -315,6 +319,7 @@ class Series:
             source_files=self.files or self.source_files,
             derived=True,
             series_number=number,
+            nifti_layout=self.nifti_layout,
             derivation=derivation or description,
         )
 

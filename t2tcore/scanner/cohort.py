@@ -53,7 +53,6 @@ import json
 import os
 import platform
 import resource
-import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -64,7 +63,7 @@ import numpy as np
 
 from t2tcore import __version__
 from t2tcore.errors import T2TError
-from t2tcore.io.outdir import finish_with_manifest, staging_dir
+from t2tcore.io.outdir import claim_output, finish_with_manifest
 
 __all__ = [
     "MANIFEST_NAME",
@@ -525,8 +524,6 @@ def make_cohort(profile: str | os.PathLike | Mapping, out_dir: str | os.PathLike
     from the same raw data; everything is written into a temporary folder beside
     ``out_dir`` and renamed at the end, the manifest last.
     """
-    from t2tcore.progress import bar as progress_bar
-
     p = resolve_profile(profile)
     spec = _jsonable(cohort_spec(p))
     out = Path(out_dir).expanduser().absolute()
@@ -536,13 +533,22 @@ def make_cohort(profile: str | os.PathLike | Mapping, out_dir: str | os.PathLike
     device = check_device(device)
     if not force and is_up_to_date(p, out):
         return out
-    out.parent.mkdir(parents=True, exist_ok=True)
+    older = out.is_dir() and any(out.iterdir())  # an older cohort (_check_out_dir): replaced at the end
+    with claim_output(out, overwrite=older, kind="folder") as claim:
+        return _make(p, spec, claim, device, progress)
+
+
+def _make(p: dict, spec: dict, claim, device, progress: bool) -> Path:
+    """Scan every patient into the claim's staging folder, then commit it (manifest last)."""
+    from t2tcore.progress import bar as progress_bar
+
+    out = claim.path
     cfgs = dict(zip(("test", "train"), scanner_configs(p)))
     recons = recon_configs(p)
     plans = plan_patients(p)
     t_start = time.perf_counter()
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
-    tmp = staging_dir(out)
+    tmp = claim.staging_dir()
     bar = progress_bar(total=len(plans), desc=f"virtual cohort '{p['name']}'", unit="patient", enabled=progress)
     try:
         series, patients = [], []
@@ -581,10 +587,7 @@ def make_cohort(profile: str | os.PathLike | Mapping, out_dir: str | os.PathLike
             "patients": patients,
             "series": series,
         }
-        finish_with_manifest(tmp, out, MANIFEST_NAME, manifest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        finish_with_manifest(tmp, out, MANIFEST_NAME, manifest, overwrite=claim.overwrite)
     finally:
         bar.close()
     return out

@@ -343,6 +343,16 @@ def _fit_at_radius(prs, nodes, fit_inplane_blur, smoothness, budget, seed, progr
     }
 
 
+def _check_nodes(n_nodes: int, max_samples: int) -> None:
+    """Refuse a kernel with more nodes than the fit's matrices can hold in memory: the design
+    and normaliser matrices (samples x nodes, a few copies) and the nodes x nodes normal
+    equations."""
+    from t2tcore.limits import check_fits
+
+    check_fits(n_nodes, 8 * (4 * max_samples + 4 * n_nodes), "kernel nodes",
+               "use a larger node spacing (0.25 mm by default) or a smaller radius")
+
+
 def fit_profile(
     pairs: Sequence[tuple[Any, Any, Any, Any]],
     *,
@@ -432,6 +442,7 @@ def fit_profile(
     result, nodes = None, None
     for attempt in range(grow + 1):
         k = int(math.ceil(radius / h - 1e-9))
+        _check_nodes(k + 1, int(max_samples))
         try_nodes = h * np.arange(k + 1)
         res = _fit_at_radius(prs, try_nodes, fit_inplane_blur, smoothness, int(max_samples), seed, progress)
         if res is None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,22 +143,34 @@ class ZProfile:
             "meta": self.meta,
         }
 
-    def to_json(self, path: str | os.PathLike) -> Path:
-        """Write the profile as a small, human-readable JSON file (atomically: temp + rename).
+    def to_json(self, path: str | os.PathLike, *, overwrite: bool = True) -> Path:
+        """Write the profile as a small, human-readable JSON file, all at once.
 
-        Returns the path written.
+        The text goes into a hidden staging file beside ``path`` (an ordinary file: 0666
+        less the umask) that is committed by one rename (:func:`t2tcore.io.outdir.commit_output`).
+
+        Parameters
+        ----------
+        path : str or path-like
+        overwrite : bool
+            Replace an existing file (default). False: if ``path`` exists when the file is
+            committed, nothing is replaced and the error says where the profile was kept.
+
+        Returns
+        -------
+        pathlib.Path
+            The path written.
         """
+        from t2tcore.io.outdir import commit_output, staging_file
+
         path = Path(path)
         text = json.dumps(self.to_dict(), indent=1) + "\n"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        tmp = staging_file(path, suffix=".json")
         try:
-            with os.fdopen(fd, "w", encoding="utf8") as f:
-                f.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            tmp.write_text(text, encoding="utf8")
+            commit_output(tmp, path, overwrite=overwrite)
+        finally:
+            tmp.unlink(missing_ok=True)
         return path
 
     @classmethod

@@ -46,7 +46,7 @@ from t2tcore.simulation.kernels import (
     weight_matrix,
 )
 
-__all__ = ["METHODS", "PROFILE_METHODS", "simulate_thick", "thick_positions"]
+__all__ = ["METHODS", "PROFILE_METHODS", "n_thick_positions", "simulate_thick", "thick_positions"]
 
 #: Every simulation method :func:`simulate_thick` knows that needs nothing but its thin
 #: series (``calibrated`` also needs a measured profile: :data:`PROFILE_METHODS`).
@@ -55,8 +55,11 @@ METHODS = ("proposed", "direct", "average", "gaussian", "gaussian_z")
 #: Methods that need ``profile=`` (a slice profile measured by :mod:`t2tcore.simulation.calibrate`).
 PROFILE_METHODS = ("calibrated",)
 
-# Algorithm 1 treats an end point within this many intervals of the grid as on the grid.
+# Algorithm 1 treats an end point within this many intervals of the grid as on the grid,
+# or within this fraction of the span (a slice spacing stored with 6 significant digits,
+# 0.799999 for 0.8, as some NIfTI writers do, must not drop the last slice).
 _GRID_TOL = 1e-9
+_SPAN_TOL = 2e-6
 
 
 # --------------------------------------------------------------------------------------
@@ -68,8 +71,11 @@ def thick_positions(start: float, end: float, interval: float) -> np.ndarray:
     """Algorithm 1: thick slice positions ``s, s + d, s + 2d, ...`` while ``s <= p <= e``.
 
     Positions are computed as ``p_k = s + k*d`` (no accumulated round-off), and an end
-    point that lies on the grid up to float round-off (within 1e-9 intervals) is included
-    and returned exactly as ``end``: ``thick_positions(0, 0.3, 0.1)`` has 4 positions.
+    point that lies on the grid up to round-off is included and returned exactly as
+    ``end``: ``thick_positions(0, 0.3, 0.1)`` has 4 positions. Round-off is float
+    round-off (1e-9 intervals) or a spacing stored with 6 significant digits (2e-6 of the
+    span, e.g. 80 slices every 0.799999 mm), at most 1 % of an interval: the same end
+    point whether the thin positions come from DICOM or from a NIfTI affine.
 
     Parameters
     ----------
@@ -86,13 +92,34 @@ def thick_positions(start: float, end: float, interval: float) -> np.ndarray:
     s = _finite(start, "start")
     e = _finite(end, "end")
     d = _positive(interval, "interval")
-    if e < s:
-        raise ValueError(f"end ({e} mm) must not be below start ({s} mm)")
-    n = int(math.floor((e - s) / d + _GRID_TOL))
+    n = n_thick_positions(s, e, d) - 1
     p = s + np.arange(n + 1, dtype=np.float64) * d
-    if abs(p[-1] - e) <= _GRID_TOL * d:
+    if abs(p[-1] - e) <= _end_tol(s, e, d):
         p[-1] = e
     return p
+
+
+def _end_tol(s: float, e: float, d: float) -> float:
+    return min(max(_GRID_TOL * d, _SPAN_TOL * (e - s)), 0.01 * d)
+
+
+def n_thick_positions(start: float, end: float, interval: float) -> int:
+    """How many positions :func:`thick_positions` returns (computed without making them)."""
+    s = _finite(start, "start")
+    e = _finite(end, "end")
+    d = _positive(interval, "interval")
+    if e < s:
+        raise ValueError(f"end ({e} mm) must not be below start ({s} mm)")
+    return int(math.floor((e - s + _end_tol(s, e, d)) / d)) + 1
+
+
+def _check_size(n_thick: int, volume: Any, advice: str) -> None:
+    """Refuse a simulation whose output (and weight matrix) would not fit in memory."""
+    from t2tcore.limits import check_fits
+
+    n_thin, ny, nx = (int(v) for v in volume.shape)
+    itemsize = 8 if getattr(volume, "dtype", None) == np.float64 else 4
+    check_fits(n_thick, ny * nx * itemsize + 8 * n_thin, "thick slices", f"choose {advice}")
 
 
 # method -> kernel factory taking (thickness) in mm. A new physical-position method (e.g. a
@@ -256,7 +283,9 @@ def simulate_thick(
         elif interval is None:
             raise ValueError(f"method {method!r} needs an interval (mm) or target_positions")
         else:
+            _check_size(n_thick_positions(sorted_pos[0], sorted_pos[-1], interval), volume, "a larger interval")
             targets = thick_positions(sorted_pos[0], sorted_pos[-1], interval)
+        _check_size(targets.size, volume, "fewer target positions")
         if method == "calibrated":
             kernel, blur = _profile_kernel(profile, t)
         else:

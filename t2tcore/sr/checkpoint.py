@@ -15,14 +15,13 @@ A checkpoint is a ``torch.save`` dict read back with ``torch.load(..., weights_o
 * ``config`` (:class:`~t2tcore.sr.config.TrainConfig` as data), ``step``, ``history`` (losses),
   the optimiser states (to resume), and where it was trained (``device``, ``world_size``).
 
-:func:`save_checkpoint` writes atomically (a temporary file renamed at the end).
+:func:`save_checkpoint` writes all at once (a staging file committed by one rename).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -81,21 +80,22 @@ def make_checkpoint(
     }
 
 
-def save_checkpoint(checkpoint: dict, path: str | os.PathLike) -> Path:
-    """Write ``checkpoint`` to ``path`` atomically (temporary file in the same folder, then rename)."""
+def save_checkpoint(checkpoint: dict, path: str | os.PathLike, *, overwrite: bool = True) -> Path:
+    """Write ``checkpoint`` to ``path`` all at once: a hidden staging file beside it (an
+    ordinary file, 0666 less the umask), committed by one rename
+    (:func:`t2tcore.io.outdir.commit_output`; ``overwrite=False`` never replaces a file that
+    is there, and says where the checkpoint was kept)."""
     import torch
 
+    from t2tcore.io.outdir import commit_output, staging_file
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    tmp = staging_file(path, suffix=".tmp")
     try:
         torch.save(checkpoint, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        commit_output(tmp, path, overwrite=overwrite)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -117,8 +117,8 @@ def load_checkpoint(source: Any, map_location: str = "cpu") -> dict:
     Raises
     ------
     CheckpointError
-        Missing file, not a torch file, not a t2t SR checkpoint, a newer format, or missing
-        fields.
+        Missing file, not a torch file, not a t2t SR checkpoint, a newer format, missing
+        fields, or weights that are NaN or infinite.
     """
     import torch
 
@@ -143,6 +143,11 @@ def load_checkpoint(source: Any, map_location: str = "cpu") -> dict:
     missing = [k for k in _REQUIRED if k not in ckpt]
     if missing:
         raise CheckpointError(f"{where}: incomplete checkpoint, missing {', '.join(missing)}")
+    state = ckpt["state_dict"] if isinstance(ckpt["state_dict"], dict) else {}
+    bad = [k for k, v in state.items() if torch.is_tensor(v) and v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise CheckpointError(f"{where}: {len(bad)} weight tensor(s) hold NaN or infinite values (first: {bad[0]}); "
+                              "the training diverged or saw non-finite data: train it again")
     ckpt.setdefault("path", None)
     return ckpt
 

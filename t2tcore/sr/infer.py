@@ -22,7 +22,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from t2tcore.errors import SeriesWarning
+from t2tcore.limits import check_fits
 from t2tcore.simulation import thick_positions
+from t2tcore.simulation.simulate import n_thick_positions
 from t2tcore.sr.checkpoint import checkpoint_scaling, load_checkpoint, model_from_checkpoint
 from t2tcore.sr.errors import SRInputError
 from t2tcore.sr.pairs import to_thin_grid
@@ -35,8 +37,10 @@ DEFAULT_ROI = {"small": (64, 256, 256), "paper": (32, 160, 160)}
 #: Default slab size: output voxels per slab (64 slices of 512 x 512).
 MAX_SLAB_VOXELS = 64 * 512 * 512
 
-# Thick series may be this much (relative) thinner than the thinnest training thickness.
+# Thick series may be this much (relative) thinner or thicker than the training thicknesses,
+# and spaced this much unlike the training intervals.
 _THICKNESS_TOL = 0.01
+_INTERVAL_TOL = 0.02
 
 
 def _round_up(n: int, m: int) -> int:
@@ -141,13 +145,38 @@ def thin_positions(thick_pos: Any, interval: float) -> np.ndarray:
     return thick_positions(float(p.min()), float(p.max()), float(interval))
 
 
-def check_thick(ckpt: dict, thick, min_slices: int | None = None) -> float:
-    """Refuse a thick series the model cannot take; return its thickness (mm).
+def _trained_for(sim: dict) -> str:
+    """``3 mm slices every 2 mm``: what a checkpoint's model was trained on."""
+    def span(values) -> str:
+        v = [float(x) for x in values if x]
+        return f"{min(v):g}" if max(v) - min(v) < 1e-9 else f"{min(v):g}-{max(v):g}"
+
+    what = f"{span(sim['thickness'])} mm slices"
+    if any(sim.get("interval") or []):
+        what += f" every {span(sim['interval'])} mm"
+    return what
+
+
+def check_thick(ckpt: dict, thick, min_slices: int | None = None, *, force: bool = False) -> float:
+    """Refuse a thick series the model cannot take, or was not trained for; return its thickness (mm).
+
+    Parameters
+    ----------
+    ckpt : dict
+        A checkpoint.
+    thick : t2tcore.io.Series
+    min_slices : int, optional
+        Unused (kept for callers).
+    force : bool
+        Accept a series thicker than the model's thickest training slices, or spaced unlike
+        its training intervals (2 % tolerance): a model applied outside what it learnt.
 
     Raises
     ------
     SRInputError
-        Fewer than 2 slices, or thinner than the thinnest training thick slices.
+        Fewer than 2 slices; thinner than the thinnest training thick slices; without
+        ``force``, thicker than the thickest, or another slice interval (the message says
+        what the model was trained for).
     """
     n = int(thick.volume.shape[0])
     if n < 2:
@@ -156,11 +185,26 @@ def check_thick(ckpt: dict, thick, min_slices: int | None = None) -> float:
     if not t:
         t = thick.spacing
         warnings.warn(f"the thick series has no SliceThickness; taking its spacing ({t:g} mm)", SeriesWarning, stacklevel=3)
-    t_min = float(ckpt["simulation"]["min_thickness"])
+    sim = ckpt["simulation"]
+    t_min = float(sim["min_thickness"])
     if t < t_min * (1 - _THICKNESS_TOL):
         raise SRInputError(
             f"the thick series is {t:g} mm thick, thinner than the thinnest thick slices the model was trained on "
             f"({t_min:g} mm)"
+        )
+    if force:
+        return float(t)
+    ts = [float(v) for v in sim.get("thickness") or [] if v] or [t_min]
+    intervals = [float(v) for v in sim.get("interval") or [] if v]
+    spacing = thick.spacing
+    off = t > max(ts) * (1 + _THICKNESS_TOL)
+    if intervals and spacing and not (min(intervals) * (1 - _INTERVAL_TOL) <= spacing <= max(intervals) * (1 + _INTERVAL_TOL)):
+        off = True
+    if off:
+        every = f" every {spacing:.4g} mm" if spacing else ""
+        raise SRInputError(
+            f"the thick series has {t:g} mm slices{every}; the model was trained for {_trained_for(sim)}: use a model "
+            "trained for this series (or force=True / --force to apply this one anyway)"
         )
     return float(t)
 
@@ -175,6 +219,7 @@ def apply_model(
     roi: Sequence[int] | None = None,
     overlap: float = 0.25,
     progress: bool = False,
+    force: bool = False,
 ):
     """Super-resolve a thick series into a thin one.
 
@@ -190,7 +235,8 @@ def apply_model(
         its end slice (a :class:`~t2tcore.errors.SeriesWarning` says how many). Default: every
         ``interval`` mm from its first to its last slice.
     interval : float, optional
-        Spacing of the default thin positions, mm (default: the training data's thin spacing).
+        Spacing of the default thin positions, mm (default: the training data's thin spacing;
+        another spacing, 2 % tolerance, only with ``force``).
     device : str, optional
         Default: CUDA when available, else CPU.
     roi : (int, int, int), optional
@@ -199,6 +245,9 @@ def apply_model(
         Window overlap.
     progress : bool
         Progress bar.
+    force : bool
+        Apply the model to a series thicker than, or spaced unlike, its training slices
+        (:func:`check_thick`).
 
     Returns
     -------
@@ -213,7 +262,11 @@ def apply_model(
         Not a checkpoint.
     SRInputError
         A thick series thinner than the model's thinnest training thickness, with fewer than
-        2 slices, or fewer thin slices to make than one training patch deep.
+        2 slices, or fewer thin slices to make than one training patch deep; without
+        ``force``, a series the model was not trained for; CUDA asked for where there is
+        none.
+    TooLargeError
+        More thin slices to make than half the machine's memory holds.
     """
     import torch
 
@@ -221,9 +274,22 @@ def apply_model(
 
     ckpt = load_checkpoint(checkpoint)
     sim = ckpt["simulation"]
-    t = check_thick(ckpt, thick)
+    t = check_thick(ckpt, thick, force=force)
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if torch.device(device).type == "cuda" and not torch.cuda.is_available():
+        raise SRInputError(f"device {device!r} asked for, but torch sees no CUDA GPU")
+    plane = int(thick.volume.shape[1]) * int(thick.volume.shape[2])
     if target_positions is None:
         step = float(interval) if interval else float(sim["thin_spacing_mm"])
+        train_step = float(sim["thin_spacing_mm"])
+        if not force and abs(step - train_step) > _INTERVAL_TOL * train_step:
+            raise SRInputError(
+                f"thin slices every {step:g} mm asked for; the model makes them every {train_step:g} mm (its training "
+                "data's spacing): leave the interval out (or force=True / --force to ask for it anyway)"
+            )
+        lo, hi = float(thick.positions.min()), float(thick.positions.max())
+        check_fits(n_thick_positions(lo, hi, step), 3 * 4 * plane, "thin slices", "choose a larger interval")
         targets = thin_positions(thick.positions, step)
     else:
         targets = np.asarray(target_positions, dtype=np.float64).reshape(-1)
@@ -241,8 +307,7 @@ def apply_model(
     if outside:
         warnings.warn(f"{outside} of {targets.size} thin position(s) lie outside the thick series ({lo:.2f} to "
                       f"{hi:.2f} mm) and take its end slice", SeriesWarning, stacklevel=2)
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    check_fits(targets.size, 3 * 4 * plane, "thin slices", "choose fewer target positions")
     scaling = checkpoint_scaling(ckpt)
     model = model_from_checkpoint(ckpt, device)
     x = scaling.forward(to_thin_grid(thick.volume, thick.positions, targets, outside="clamp"))

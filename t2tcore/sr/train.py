@@ -170,6 +170,23 @@ def _step(loss, opt, scaler) -> None:
         opt.step()
 
 
+def _check_finite_loss(loss, done_before: int, world: int, dev) -> None:
+    """Stop training at the first loss that is NaN or infinite (on any process), before the
+    step that would spread it into the weights and before any checkpoint of it."""
+    import torch
+
+    bad = not math.isfinite(float(loss.detach()))
+    if world > 1:
+        import torch.distributed as dist
+
+        flag = torch.tensor([1.0 if bad else 0.0], device=dev)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        bad = bool(flag.item() > 0)
+    if bad:
+        raise SRInputError(f"training stopped at step {done_before + 1}: the loss is not finite, the diverged model "
+                           "is not saved (check the input for NaN or extreme values, or lower the learning rate)")
+
+
 def _val_loss(model, ds: PatchDataset | None, n: int, dev, autocast) -> float:
     import torch
 
@@ -351,6 +368,7 @@ def train_model(
                         real_logits = dnet(y).float()
                     adv = generator_adv_loss(real_logits, dnet(fake).float())
                     total = loss + config.adv_weight * adv
+            _check_finite_loss(total, done_before=step, world=dist_info.world, dev=dev)
             _step(total, opt, scaler)
             if dnet is not None:
                 with autocast():  # one forward of real and fake together (one DDP reduction)

@@ -65,6 +65,10 @@ def test_a_patient_folder_without_thick_series_is_named(copy):
     ("patient_id,time,event\nA,1.0,1\nA,2.0,0\n", "more than once: A"),
     ("patient_id,time,event\nA,-1,1\nB,2.0,0\n", "time must be a number > 0; not for A"),
     ("patient_id,time,event\nA,1.0,2\nB,2.0,0\n", "event must be 0 .* not for A"),
+    # issue 14, item 11: an infinite time and an empty patient id (read as "nan" before) are refused
+    ("patient_id,time,event\nA,1.0,1\nB,inf,0\n", r"time must be a number > 0; not for B \(line 3\)"),
+    ("patient_id,time,event\nA,1.0,1\n,2.0,0\n", "empty patient_id on line\\(s\\) 3"),
+    ("patient_id,time,event\nA,1.0,1\n  ,2.0,0\n", "empty patient_id on line\\(s\\) 3"),
     ("patient_id,time,event\n", "no patients"),
 ])
 def test_survival_table_checks(tmp_path, rows, match):

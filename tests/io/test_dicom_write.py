@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import pathlib
-import shutil
 import struct
 import subprocess
 
@@ -201,8 +200,7 @@ def _nifti_header(path: pathlib.Path) -> dict:
 
 
 @pytest.mark.dcm2niix
-@pytest.mark.skipif(shutil.which("dcm2niix") is None, reason="dcm2niix not installed (Debian package dcm2niix)")
-def test_dcm2niix_converts_written_series_without_geometry_warnings(tmp_path):
+def test_dcm2niix_converts_written_series_without_geometry_warnings(tmp_path, dcm2niix):
     rng = np.random.default_rng(7)
     vol = rng.normal(0, 300, size=(12, 20, 24)).astype(np.float32)
     pos = -40.0 + np.arange(12) * 1.25

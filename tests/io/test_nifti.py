@@ -8,13 +8,13 @@ series made here, and our DICOM reader.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import warnings
 
 import nibabel as nib
 import numpy as np
 import pytest
+import SimpleITK as sitk
 from nibabel.affines import apply_affine
 
 from t2tcore.errors import SeriesWarning, T2TError
@@ -225,7 +225,6 @@ def test_dicom_to_nifti_round_trip(tmp_path, thin_series):
 
 
 def test_nibabel_and_simpleitk_see_the_geometry_we_wrote(tmp_path):
-    sitk = pytest.importorskip("SimpleITK")
     rng = np.random.default_rng(3)
     vol = rng.normal(0, 300, size=(5, 7, 6)).astype(np.float32)
     orient = np.concatenate([_rotation(2, 15)[:, 0], (_rotation(2, 15) @ _rotation(0, 30))[:, 1]])
@@ -233,20 +232,23 @@ def test_nibabel_and_simpleitk_see_the_geometry_we_wrote(tmp_path):
                           orientation=orient, origin_xy=(-20.0, 10.0), description="oblique")
     out = write_series(s, tmp_path / "o.nii.gz")
     img = nib.load(str(out))
-    # nibabel: voxel (i, j, k) = volume[k, j, i] sits where the series says (RAS = LPS with x, y negated).
-    world = _world_lps(s) * LPS
-    zyx = np.stack(np.meshgrid(*(np.arange(n) for n in s.shape), indexing="ij"), axis=-1)
-    np.testing.assert_allclose(apply_affine(img.affine, zyx[..., ::-1]), world, atol=1e-4)
-    np.testing.assert_allclose(np.asarray(img.dataobj).transpose(2, 1, 0), np.rint(s.volume))
-    # SimpleITK (LPS): origin = first voxel, direction columns = row, column, normal.
+    # A series that is not from a NIfTI file is stored in dcm2niix's voxel order: i along the
+    # DICOM rows, j the row index reversed, k the slices ascending along the normal.
+    stored = np.asarray(img.dataobj)
+    np.testing.assert_allclose(stored.transpose(2, 1, 0)[:, ::-1, :], np.rint(s.volume))
+    # nibabel: every stored voxel sits where the series says its value is (RAS = LPS with x, y negated).
+    world = _world_lps(s) * LPS  # (Z, Y, X, 3)
+    i, j, k = np.meshgrid(*(np.arange(n) for n in stored.shape), indexing="ij")
+    z, y, x = k, stored.shape[1] - 1 - j, i
+    np.testing.assert_allclose(apply_affine(img.affine, np.stack([i, j, k], -1)), world[z, y, x], atol=1e-4)
+    # SimpleITK (LPS): the same, index by index, and the spacing.
     im = sitk.ReadImage(str(out))
-    np.testing.assert_allclose(im.GetOrigin(), s.ipp[0], atol=1e-4)
-    direction = np.asarray(im.GetDirection()).reshape(3, 3)
-    np.testing.assert_allclose(direction[:, 0], s.orientation[:3], atol=1e-5)
-    np.testing.assert_allclose(direction[:, 1], s.orientation[3:], atol=1e-5)
-    np.testing.assert_allclose(direction[:, 2], s.normal, atol=1e-5)
+    arr = sitk.GetArrayFromImage(im)  # (k, j, i)
+    for kk, jj, ii in [(0, 0, 0), (4, 6, 5), (2, 3, 1), (1, 0, 5)]:
+        point = im.TransformIndexToPhysicalPoint((ii, jj, kk))
+        np.testing.assert_allclose(point, world[kk, stored.shape[1] - 1 - jj, ii] * LPS, atol=1e-4)
+        assert arr[kk, jj, ii] == np.rint(s.volume[kk, stored.shape[1] - 1 - jj, ii])
     np.testing.assert_allclose(im.GetSpacing(), (0.6, 0.8, 1.5), atol=1e-5)
-    np.testing.assert_allclose(sitk.GetArrayFromImage(im), np.rint(s.volume))
 
 
 def test_float32_keeps_values_and_int16_rounds(tmp_path):
@@ -322,9 +324,8 @@ def test_scan_folder_describes_a_nifti_file(tmp_path, thin_series):
 
 
 @pytest.mark.dcm2niix
-@pytest.mark.skipif(shutil.which("dcm2niix") is None, reason="dcm2niix not installed (Debian package dcm2niix)")
 @pytest.mark.parametrize("iop", [(1, 0, 0, 0, 1, 0), (1, 0, 0, 0, np.cos(np.radians(30)), np.sin(np.radians(30)))])
-def test_dcm2niix_output_reads_like_the_dicom(tmp_path, write_ct_series, iop):
+def test_dcm2niix_output_reads_like_the_dicom(tmp_path, write_ct_series, iop, dcm2niix):
     stored = np.random.default_rng(5).integers(0, 2000, size=(6, 12, 10)).astype(np.int16)
     w = write_ct_series(tmp_path / "dcm", stored, np.arange(6) * 1.25 - 4.0, iop=iop, thickness=2.5)
     dicom = read_series(w.folder)

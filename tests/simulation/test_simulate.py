@@ -330,7 +330,7 @@ def test_errors(rng):
 
 @pytest.mark.parametrize("method", METHODS)
 def test_torch_cpu_equals_numpy(rng, method):
-    torch = pytest.importorskip("torch")
+    import torch
     pos = irregular_positions(rng, 30)[::-1].copy()
     vol = hu_volume(rng, 30, 19, 13)
     kw = dict(method=method, sigma=1.3)
@@ -349,7 +349,7 @@ def test_torch_cpu_equals_numpy(rng, method):
 
 @pytest.mark.parametrize("shape,sigma", [((20, 31, 24), 1.0), ((3, 3, 5), 2.5)])
 def test_torch_blur_equals_scipy(rng, shape, sigma):
-    torch = pytest.importorskip("torch")
+    import torch
     vol = rng.normal(size=shape).astype(np.float32)
     out = blur_in_plane(torch.from_numpy(vol), sigma).numpy()
     assert_close(out, [gaussian_filter(v.astype(np.float64), sigma) for v in vol])
@@ -357,7 +357,7 @@ def test_torch_blur_equals_scipy(rng, shape, sigma):
 
 
 def test_torch_cuda_equals_numpy(rng):
-    torch = pytest.importorskip("torch")
+    import torch
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device")
     pos = irregular_positions(rng, 30)
