@@ -60,6 +60,7 @@ __all__ = [
     "scan_nifti",
     "write_nifti",
     "check_nifti_output",
+    "grid_from_affine",
 ]
 
 NIFTI_SUFFIXES = (".nii.gz", ".nii")
@@ -156,8 +157,44 @@ def _grid(img, p: pathlib.Path) -> _Grid:
         )
         notes.append("no orientation in the header (qform_code = sform_code = 0)")
     unit = hdr.get_xyzt_units()[0]
-    scale = _UNITS_MM.get(unit, 1.0)
-    m = _LPS @ np.asarray(img.affine, dtype=np.float64)
+    grid = grid_from_affine(img.affine, shape, p, scale=_UNITS_MM.get(unit, 1.0))
+    grid.notes[:0] = notes
+    return grid
+
+
+def grid_from_affine(affine: Any, shape_xyz: tuple[int, int, int], name: Any = "the image", *,
+                     scale: float = 1.0) -> _Grid:
+    """How a voxel grid with a NIfTI-style affine maps onto a series, as :func:`read_nifti` reads it.
+
+    The same geometry for a NIfTI file and for an array in memory with its affine (a MONAI
+    ``MetaTensor``, a TorchIO image), so that both give the same slice positions.
+
+    Parameters
+    ----------
+    affine : array_like, shape (4, 4)
+        Voxel (i, j, k) -> world coordinates, RAS+ (nibabel's, MONAI's and TorchIO's convention).
+    shape_xyz : (int, int, int)
+        Voxels along i, j, k; k is the slice axis.
+    name : str or path
+        What error messages call the image.
+    scale : float
+        mm per world unit (1 for mm).
+
+    Returns
+    -------
+    _Grid
+        ``flip`` (which of i, j, k the series reverses), ``positions`` (Z,) mm ascending along
+        the slice normal (in the order of the reversed k), ``ipp``, ``orientation``, ``pixel_spacing``.
+
+    Raises
+    ------
+    NiftiReadError
+        Non-orthogonal in-plane axes, a zero or degenerate voxel size.
+    """
+    p = name
+    shape = tuple(int(n) for n in shape_xyz)
+    notes: list[str] = []
+    m = _LPS @ np.asarray(affine, dtype=np.float64)
     m[:3, :] *= scale
     c = [m[:3, 0].copy(), m[:3, 1].copy(), m[:3, 2].copy()]
     origin = m[:3, 3].copy()
