@@ -70,7 +70,6 @@ def _add_pairs(subparsers) -> None:
 
 
 def _run_pairs(args) -> int:
-    from t2tcore.errors import SeriesWarning
     from t2tcore.pipelines.pairs import make_pairs
     from t2tcore.pipelines.settings import simulations
 
@@ -78,7 +77,7 @@ def _run_pairs(args) -> int:
     if args.old_profile is not None:
         if profile is not None:
             raise T2TError("give --slice-profile only (--profile is its deprecated name)")
-        warnings.warn("--profile is deprecated in t2t pairs; use --slice-profile", SeriesWarning)
+        warnings.warn("--profile is deprecated in t2t pairs; use --slice-profile", FutureWarning, stacklevel=1)
         profile = args.old_profile
     sims = simulations(args.thickness, args.interval, args.method, sigma=args.sigma, profile=profile)
     try:

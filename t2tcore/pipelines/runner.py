@@ -26,7 +26,10 @@ from typing import Any, Callable, Iterator, Sequence
 
 from t2tcore.errors import T2TError
 
-__all__ = ["RunnerError", "run_tasks"]
+__all__ = ["CONNECT_TIMEOUT_S", "RunnerError", "run_tasks"]
+
+#: Seconds to wait for the Dask scheduler before giving up.
+CONNECT_TIMEOUT_S = 10
 
 
 class RunnerError(T2TError):
@@ -61,7 +64,7 @@ def _dask(tasks: Sequence, func: Callable, address: str, failed: Callable, name:
     except ImportError:
         raise RunnerError("--scheduler needs Dask's distributed: pip install 't2t[pipelines]'") from None
     try:
-        client = Client(address, timeout=30, set_as_default=False)
+        client = Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
     except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, ValueError for a bad address
         raise RunnerError(f"cannot reach the Dask scheduler at {address} ({type(exc).__name__}: {exc})") from None
     run = uuid.uuid4().hex[:8]
@@ -69,7 +72,7 @@ def _dask(tasks: Sequence, func: Callable, address: str, failed: Callable, name:
     try:
         futures = client.map(func, list(tasks), pure=False, key=[f"t2t-pairs-{run}-{name(t)}" for t in tasks])
         by_key = {f.key: t for f, t in zip(futures, tasks)}
-        for future in dask_completed(futures):
+        for future in dask_completed(futures, loop=client.loop):
             try:
                 yield future.result()
             except Exception as exc:  # noqa: BLE001 - a worker died (KilledWorker), a task could not be sent

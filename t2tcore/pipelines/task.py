@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import time
 import warnings
 from dataclasses import dataclass
@@ -177,6 +178,7 @@ def _make(task: PairTask, caught: list) -> dict:
         ],
         "notes": list(dict.fromkeys(list(thin.notes) + _messages(caught))),
         "t2t": __version__,
+        "made_by": {"host": socket.gethostname(), "pid": os.getpid()},
     }
     folder = PairsFolder(Path(task.out))
     stage = staging_dir(folder.staging / src.id)

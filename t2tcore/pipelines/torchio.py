@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import torchio as tio
+from torchio.transforms.augmentation import RandomTransform
 
 from t2tcore.pipelines.arrays import simulate_array
 
@@ -89,7 +90,7 @@ def _range(value: float | Sequence[float] | None, name: str) -> tuple[float, flo
     return float(lo), float(hi)
 
 
-class RandomSimulateThick(tio.RandomTransform):
+class RandomSimulateThick(RandomTransform):
     """:class:`SimulateThick` with thickness, interval and grid start drawn for every subject.
 
     Parameters

@@ -65,3 +65,17 @@ def reoriented(data: np.ndarray, affine: np.ndarray) -> tuple[np.ndarray, np.nda
     """(data, affine) of a 3-D image in the closest canonical (RAS+) voxel order."""
     img = nib.as_closest_canonical(nib.Nifti1Image(np.asarray(data, dtype=np.float32), np.asarray(affine)))
     return np.asarray(img.dataobj, dtype=np.float32), img.affine
+
+
+@pytest.fixture
+def archive(tmp_path):
+    """A small archive of good and bad thin series (see the comments); returns its root."""
+    root = tmp_path / "archive"
+    write_thin(root / "P1" / "ct" / "thin", n=20, patient="P1", seed=1)  # DICOM, 1 mm every 0.8 mm
+    write_thin(root / "P2" / "thin.nii.gz", n=24, patient="P2", seed=2)  # NIfTI + sidecar
+    write_thin(root / "P3" / "ct", n=18, patient="P3", seed=3, spacing=1.0)  # DICOM, 1 mm every 1 mm
+    write_thin(root / "P4" / "thick", n=8, patient="P4", seed=4, spacing=5.0, thickness=5.0)  # too thick
+    write_thin(root / "P5" / "short", n=3, patient="P5", seed=5)  # 3 slices: less than a 3 mm slice
+    (root / "P6").mkdir()
+    (root / "P6" / "broken.nii.gz").write_bytes(b"not a NIfTI file at all")  # unreadable
+    return root
