@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 import warnings
 
-from t2tcore.cli._common import LazyChoices, positive_mm
+from t2tcore.cli._common import LazyChoices, positive_int, positive_mm
 from t2tcore.errors import T2TError
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {text}")
-    return value
-
-
 def _count(text: str) -> int:
-    return 0 if text.strip() == "0" else _positive_int(text)
+    return 0 if text.strip() == "0" else positive_int(text)
 
 
 def _add_pairs(subparsers) -> None:
@@ -59,7 +48,7 @@ def _add_pairs(subparsers) -> None:
     p.add_argument("--val-patients", type=_count, metavar="N",
                    help="patients held out for validation in the datalist (default: 1 in 8; 0: none)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the patient split (default 0)")
-    p.add_argument("--workers", type=_positive_int, metavar="N",
+    p.add_argument("--workers", type=positive_int, metavar="N",
                    help="local worker processes, one series each (default: the machine's cores)")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                    help="run the series on this Dask scheduler's workers instead (they must see DATA and OUT "
