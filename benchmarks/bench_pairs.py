@@ -8,7 +8,8 @@ time so that nothing is up to date. The worker counts are interleaved round by r
 order rotated every round, so that a busy machine slows both alike; it prints each run, the
 median series per minute of each count, and the scaling ratio (2 workers / 1 worker; 2.0
 would be perfect on two idle cores). (No CPU times: the worker processes are children of
-multiprocessing's fork server, whose usage the command's own rusage does not see.) A last run into the finished folder times a resume with nothing to do.
+multiprocessing's fork server, whose usage the command's own rusage does not see.) A last run
+into the finished folder times a resume with nothing to do.
 
 Usage: ``python benchmarks/bench_pairs.py [--data DIR] [--workers 1 2] [--rounds 2] [--thickness 3]``
 """

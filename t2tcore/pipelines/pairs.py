@@ -150,7 +150,8 @@ def make_pairs(
     found = discover(data, dataset=dataset, thin_thickness=thin_thickness, progress=progress)
     inputs = found.inputs + [Path(s.profile) for s in simulations if s.profile]
     folder = claim_output(out, inputs)
-    workers = int(workers or os.cpu_count() or 1)
+    if not workers:
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     summary = PairsSummary(out=folder.root, skipped=found.skipped,
                            executor=f"Dask scheduler {scheduler}" if scheduler else f"{workers} worker(s)")
     try:
@@ -186,8 +187,8 @@ def make_pairs(
                         summary.failed.append((res.id, res.reason))
                         if strict:
                             raise PairInputError(
-                                f"{res.id}: {res.reason} (--strict: stopped; the {len(summary.made)} series made now are "
-                                "kept, the index is not written)")
+                                f"{res.id}: {res.reason} (--strict: stopped; the {len(summary.made)} series made "
+                                "now are kept, the index is not written)")
             finally:
                 results.close()  # cancels what has not started
         summary.made.sort()

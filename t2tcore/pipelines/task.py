@@ -99,7 +99,8 @@ def check_thin(thin, simulations: tuple[Simulation, ...]) -> None:
     narrowest = min(s.thickness for s in simulations)
     covered = float(thin.positions[-1] - thin.positions[0]) + float(thin.spacing or 0.0)
     if covered < widest:
-        raise PairInputError(f"too few slices: {n} slices cover {covered:.3g} mm, less than one {widest:g} mm thick slice")
+        raise PairInputError(
+            f"too few slices: {n} slices cover {covered:.3g} mm, less than one {widest:g} mm thick slice")
     own = thin.thickness if thin.thickness is not None else thin.spacing
     if own is not None and own > narrowest * (1 + 1e-3):
         raise PairInputError(f"the thin slices are {own:g} mm thick, thicker than the requested {narrowest:g} mm")

@@ -59,7 +59,8 @@ def test_the_datalist_is_monais_and_splits_whole_patients(archive, tmp_path):
     assert (len(train), len(val)) == (s.n_training, s.n_validation) == (2, 1)
     assert not {d["patient"] for d in train} & {d["patient"] for d in val}
     sample = Compose([LoadImaged(["image", "label"]), EnsureChannelFirstd(["image", "label"])])(train[0])
-    assert sample["image"].shape[:3] == sample["label"].shape[:3] and sample["image"].shape[3] < sample["label"].shape[3]
+    assert sample["image"].shape[:3] == sample["label"].shape[:3]
+    assert sample["image"].shape[3] < sample["label"].shape[3]
     rows = (out / "pairs.csv").read_text().splitlines()
     header = rows[0].split(",")
     assert len(rows) == 4 and {"image", "label", "split", "thickness_mm", "source", "key"} <= set(header)
