@@ -151,7 +151,7 @@ def _make(task: PairTask, caught: list) -> dict:
         try:
             thicks.append(simulate_series(
                 thin, sim.thickness, sim.interval, sim.method, sigma=sim.sigma, profile=profile,
-                profile_name=sim.profile, source=src.id, version=__version__,
+                profile_name=sim.profile, version=__version__,
             ))
         except ValueError as exc:
             raise PairInputError(f"cannot simulate {sim.describe()}: {exc}") from None

@@ -67,3 +67,12 @@ def test_no_traceback_from_the_installed_command(tmp_path):
     proc = subprocess.run([t2t, "pairs", str(tmp_path / "none"), str(tmp_path / "o"),
                            "--thickness", "3"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_local_pairs_import_neither_the_transform_libraries_nor_dask(tmp_path):
+    from tests.cli.test_startup import _loaded
+
+    write_thin(tmp_path / "d" / "a.nii.gz", n=20)
+    argv = ["pairs", str(tmp_path / "d"), str(tmp_path / "o"), "--thickness", "3", "--workers", "1", "--no-progress"]
+    code = f"import t2tcore.cli as c\nassert c.main({argv!r}) == 0"
+    assert _loaded(code, ("torch", "monai", "torchio", "distributed", "dask")) == []
