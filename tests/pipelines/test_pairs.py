@@ -42,6 +42,7 @@ def test_an_archive_gives_the_pairs_of_t2t_simulate_and_names_the_bad_series(arc
         np.testing.assert_array_equal(read_series(out / "thin" / f"{ident}.nii.gz").volume, want_thin)
         side = json.loads((out / "thick" / f"{ident}.json").read_text())
         assert side["SliceThickness"] == 3.0 and side["SpacingBetweenSlices"] == 2.0
+        assert side == json.loads((tmp_path / f"{ident}.json").read_text())  # the same sidecar, description too
     # nothing of the bad series, nothing staged
     names = {p.name for p in out.rglob("*.nii.gz")}
     assert not any(b in n for b in BAD for n in names)
