@@ -145,6 +145,7 @@ def make_pairs(
     from t2tcore.pipelines.sources import discover
     from t2tcore.pipelines.store import claim_output, pair_paths
     from t2tcore.progress import bar
+    from t2tcore.sr.errors import SRInputError
 
     t0 = time.perf_counter()
     found = discover(data, dataset=dataset, thin_thickness=thin_thickness, progress=progress)
@@ -193,9 +194,13 @@ def make_pairs(
                 results.close()  # cancels what has not started
         summary.made.sort()
         summary.failed.sort()
-        summary.n_training, summary.n_validation = write_index(
-            folder, list(records.values()), val_patients=val_patients, seed=seed,
-            settings=[s.key_data() | {"profile": s.profile} for s in sims])
+        try:
+            summary.n_training, summary.n_validation = write_index(
+                folder, list(records.values()), val_patients=val_patients, seed=seed,
+                settings=[s.key_data() | {"profile": s.profile} for s in sims])
+        except SRInputError as exc:
+            raise PairInputError(f"{exc}: the pairs are made and kept; run again with a smaller --val-patients "
+                                 "to write the index") from None
     finally:
         folder.release()
     summary.seconds = time.perf_counter() - t0

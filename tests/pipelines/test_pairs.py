@@ -143,3 +143,17 @@ def test_a_profile_selects_the_calibrated_method_as_t2t_simulate_does(archive, t
     ref = t2t_simulate(archive / "P2" / "thin.nii.gz", tmp_path / "ref.nii.gz", "--profile", path)
     assert np.array_equal(np.asarray(nib.load(str(out / "thick" / "thin.nii.gz")).dataobj), np.asarray(ref.dataobj))
     assert run_t2t("pairs", archive / "P2", out, "--slice-profile", path, "--no-progress") == 0
+
+
+def test_index_methods_and_too_many_validation_patients(archive, tmp_path):
+    from monai.data import load_decathlon_datalist
+
+    out = tmp_path / "out"
+    with pytest.raises(T2TError, match="cannot hold out 3 of 3 patient.*pairs are made and kept"):
+        make_pairs(archive, out, simulations([3.0], method="average"), workers=1, val_patients=3)
+    s = make_pairs(archive, out, simulations([3.0], method="average"), workers=1, val_patients=0)
+    assert s.up_to_date and not s.made and s.n_validation == 0
+    entries = load_decathlon_datalist(str(out / "datalist.json"), data_list_key="training")
+    assert {e["method"] for e in entries} == {"average"}
+    # groups of 3 thin slices: the thick slices are 3 thin spacings apart (0.8 mm -> 2.4 mm)
+    assert {e["id"]: e["interval"] for e in entries}["P1_ct_thin"] == pytest.approx(2.4)
