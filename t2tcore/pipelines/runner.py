@@ -5,8 +5,9 @@ whatever order. The work is the same in all three places; only the executor chan
 
 * ``workers=1``: one after another in this process;
 * ``workers=N``: a :class:`concurrent.futures.ProcessPoolExecutor` of at most N processes
-  (``forkserver`` on Linux, with the task module preloaded; ``spawn`` elsewhere). Each
-  process holds one task, so memory is bounded by N series;
+  (forked on Linux; ``spawn`` elsewhere, where a calling script needs the
+  ``if __name__ == "__main__":`` guard). Each process holds one task, so memory is bounded
+  by N series;
 * ``scheduler="tcp://HOST:PORT"``: Dask's :class:`distributed.Client` connected to an
   existing scheduler submits the tasks (``client.map``) to the cluster's workers, which
   must import t2tcore and see the paths under the same names.
@@ -41,11 +42,10 @@ def _local(tasks: Sequence, func: Callable, workers: int, failed: Callable) -> I
         for task in tasks:
             yield func(task)
         return
-    if sys.platform.startswith("linux"):
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload([func.__module__])
-    else:  # pragma: no cover - macOS, Windows
-        ctx = multiprocessing.get_context("spawn")
+    # fork on Linux, as t2tcore.io._parallel does: the workers start with everything imported, and
+    # a script calling make_pairs needs no `if __name__ == "__main__":` guard (spawn and forkserver
+    # import the caller's script again in every worker)
+    ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx)
     try:
         futures = {pool.submit(func, task): task for task in tasks}
