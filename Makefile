@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	# pyradiomics has only an sdist, whose build needs numpy and versioneer already installed
 	$(BIN)/python -m pip install -q numpy versioneer
 	$(BIN)/python -m pip install -q --no-build-isolation pyradiomics==3.0.1
-	$(BIN)/python -m pip install -q -e '.[book,dev]'
+	$(BIN)/python -m pip install -q -e '.[book,dev,pipelines]'
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -23,6 +23,7 @@ _EXPORTS = {
     **dict.fromkeys(["RawData", "ReconConfig", "ScannerConfig", "acquire", "reconstruct", "scan"], "scanner"),
     **dict.fromkeys(["make_cohort"], "scanner"),
     **dict.fromkeys(["body_mask", "compare", "fid", "fid_features", "frechet_distance"], "evaluation"),
+    **dict.fromkeys(["make_pairs"], "pipelines"),
 }
 
 __all__ = ["T2TError", "SeriesWarning", "__version__", *_EXPORTS]

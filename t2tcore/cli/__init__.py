@@ -33,7 +33,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
 # The sub-commands, in the order `t2t --help` lists them: each module has add_parser(subparsers),
 # which declares its arguments and sets func= to the function doing the work.
-_SUBCOMMANDS = ("info", "simulate", "calibrate", "data", "sr")
+_SUBCOMMANDS = ("info", "simulate", "pairs", "calibrate", "data", "sr")
 
 
 def _add_all(sub) -> None:

@@ -26,6 +26,17 @@ def positive_mm(text: str) -> float:
     return value
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
 class LazyChoices(Sequence):
     """The ``choices`` of an argument, read from ``module.attribute`` tuples on first use.
 

@@ -117,10 +117,8 @@ def _run_simulate(args) -> int:
 
 
 def _simulate(args, method: str, profile, out, progress: bool) -> int:
-    import numpy as np
-
     from t2tcore.io import write_series
-    from t2tcore.simulation.simulate import simulate_thick
+    from t2tcore.simulation.series import simulate_series
 
     thin = read_input(args.in_dir, args.series_uid, "--series-uid", thickness=args.thin_thickness, progress=progress)
     if thin.volume.shape[0] < 2:
@@ -135,43 +133,24 @@ def _simulate(args, method: str, profile, out, progress: bool) -> int:
             thickness = real.thickness
         how = f"at the {target.size} positions of {series_name(real, args.match)}"
     check_thinner(thin, thickness, "--thickness" if args.thickness is not None else f"{args.match}: SliceThickness")
-    thin_thickness = thin.thickness if method in _INDEX_METHODS else None
     try:
-        volume, positions = simulate_thick(
-            thin.volume,
-            thin.positions,
+        thick = simulate_series(
+            thin,
             thickness,
-            interval=args.interval,
-            method=method,
+            args.interval,
+            method,
             target_positions=target,
-            thin_thickness=thin_thickness,
             sigma=args.sigma,
             profile=profile,
+            profile_name=args.profile,
+            how=how,
+            matched=args.match is not None,
+            source=series_name(thin, args.in_dir),
+            version=__version__,
         )
     except ValueError as exc:
         raise T2TError(f"cannot simulate: {exc}") from None
-    if profile is not None:
-        how = (f"{how}, " if how else "") + f"profile {args.profile} (FWHM {profile.fwhm_mm:.3g} mm)"
-    positions = np.asarray(positions, dtype=np.float64)
-    if positions.size == 0:
-        raise T2TError("cannot simulate: no thick slice fits in the thin series")
-    steps = np.diff(np.sort(positions))
-    interval = args.interval if args.interval is not None else (round(float(np.median(steps)), 6) if steps.size else None)
-    if method in _INDEX_METHODS:
-        k = max(1, int(np.floor(thickness / (thin_thickness or thin.spacing or thickness) + 0.5)))
-        how = f"groups of {k} thin slices"
-    step = f"{interval:g} mm" if interval is not None else "-"
-    description = f"t2t {method} {thickness:g}mm/{step.replace(' ', '')}" + (" matched" if args.match else "")
-    if thin.description:
-        description = f"{description} from {thin.description}"[:64]
-    derivation = (
-        f"t2t {__version__} simulate: method {method}, thickness {thickness:g} mm, interval {step}"
-        + (f", {how}" if how else "")
-        + f"; from {series_name(thin, args.in_dir)} ({thin.description or 'no description'})"
-    )
-    thick = thin.derive(
-        volume, positions, thickness=thickness, interval=interval, description=description, derivation=derivation
-    )
+    step = f"{thick.interval:g} mm" if thick.interval is not None else "-"
     if args.match is not None and real.nifti_layout is not None:
         thick.nifti_layout = real.nifti_layout  # a NIfTI output in the real file's voxel order: arrays comparable
     out = write_series(thick, out, overwrite=args.overwrite, progress=progress)

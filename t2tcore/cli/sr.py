@@ -11,6 +11,7 @@ from t2tcore.cli._common import (
     check_uids_used,
     claim_file_output,
     claim_series_output,
+    positive_int,
     positive_mm,
     read_input,
 )
@@ -33,18 +34,6 @@ def _mm_spec(text: str):
     if "," in text:
         return [positive_mm(v) for v in text.split(",")]
     return positive_mm(text)
-
-
-def _positive_int(text: str) -> int:
-    import argparse
-
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
-    return v
 
 
 def _add_sr(subparsers) -> None:
@@ -80,16 +69,16 @@ def _add_sr(subparsers) -> None:
                    help="simulated slice interval (same forms); not used by the index methods direct, average, gaussian")
     t.add_argument("--profile", metavar="P.json", help="a slice profile from `t2t calibrate`: selects --method calibrated")
     t.add_argument("--preset", choices=("small", "paper"), default="small", help="model size (default small, for CPU)")
-    t.add_argument("--steps", type=_positive_int, default=200, metavar="N", help="optimiser steps (default 200)")
-    t.add_argument("--batch", type=_positive_int, default=4, metavar="N", help="patches per step (default 4)")
-    t.add_argument("--patch", type=_positive_int, nargs=3, default=(16, 48, 48), metavar=("Z", "Y", "X"),
+    t.add_argument("--steps", type=positive_int, default=200, metavar="N", help="optimiser steps (default 200)")
+    t.add_argument("--batch", type=positive_int, default=4, metavar="N", help="patches per step (default 4)")
+    t.add_argument("--patch", type=positive_int, nargs=3, default=(16, 48, 48), metavar=("Z", "Y", "X"),
                    help="patch size in thin voxels (default 16 48 48)")
     t.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (default 1e-4, as the paper)")
     t.add_argument("--adv-weight", type=float, default=1e-3, help="ESRGAN: weight of the adversarial loss (1e-3)")
     t.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the weights and patches (default 0)")
     t.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda when available")
     t.add_argument("--resume", metavar="CKPT", help="continue a run from its checkpoint (same settings and data)")
-    t.add_argument("--checkpoint-every", type=_positive_int, metavar="N", help="also write the checkpoint every N steps")
+    t.add_argument("--checkpoint-every", type=positive_int, metavar="N", help="also write the checkpoint every N steps")
     t.add_argument("--series-uid", action="append", metavar="UID",
                    help="SeriesInstanceUID of the thin series to read from a folder that holds several (repeat it: "
                    "each folder reads the one it holds)")

@@ -44,7 +44,10 @@ from t2tcore.io import _parallel
 from t2tcore.io.errors import DicomReadError, SeriesChoiceError
 from t2tcore.io.series import FolderScan, SeriesInfo, geometry_report, slice_normal
 
-__all__ = ["REASONS", "scan_files", "scan_dicom", "select_stack", "group_series", "choose_series", "skipped_files"]
+__all__ = [
+    "REASONS", "scan_files", "scan_dicom", "scan_series", "select_stack", "group_series", "choose_series",
+    "skipped_files",
+]
 
 #: Why a file is not an image of a series (used in warnings and by ``t2t info``).
 REASONS = {
@@ -527,15 +530,34 @@ def scan_dicom(path: str | os.PathLike, *, progress: bool = False) -> FolderScan
     DicomReadError
         The path does not exist or the folder is empty.
     """
+    return scan_series(path, progress=progress)[0]
+
+
+def scan_series(path: str | os.PathLike, *, progress: bool = False) -> tuple[FolderScan, list[list[str]]]:
+    """:func:`scan_dicom`, and the files each series was found in (to read or fingerprint it later).
+
+    Returns
+    -------
+    (FolderScan, list of list of str)
+        The scan, and for each of its ``series`` (same order) the paths of its image files.
+
+    Raises
+    ------
+    DicomReadError
+        The path does not exist or the folder is empty.
+    """
     p, recs = scan_files(path, progress)
     skipped, examples = skipped_files(recs)
-    return FolderScan(
+    groups = group_series(recs)
+    infos = _sorted_infos(groups)
+    scan = FolderScan(
         path=p,
         n_files=len(recs),
-        series=_sorted_infos(group_series(recs)),
+        series=infos,
         skipped={REASONS[k]: v for k, v in skipped.items()},
         examples={REASONS[k]: v for k, v in examples.items()},
     )
+    return scan, [[r["path"] for r in groups[s.uid]] for s in infos]
 
 
 def choose_series(p: pathlib.Path, recs: list[dict], series_uid: str | None) -> tuple[str, list[dict]]:

@@ -54,7 +54,7 @@ import numpy as np
 from t2tcore import __version__
 from t2tcore.errors import SeriesWarning
 from t2tcore.io.errors import NiftiReadError, NiftiWriteError, OutputChangedError
-from t2tcore.io.nifti_grid import Grid, grid, to_nifti
+from t2tcore.io.nifti_grid import Grid, grid, grid_from_affine, to_nifti
 from t2tcore.io.outdir import check_output, claim_output
 from t2tcore.io.quantize import check_finite, finite_range, rescale_for, to_int16
 from t2tcore.io.series import FolderScan, Series, SeriesInfo, geometry_report
@@ -68,6 +68,7 @@ __all__ = [
     "scan_nifti",
     "write_nifti",
     "check_nifti_output",
+    "grid_from_affine",
 ]
 
 NIFTI_SUFFIXES = (".nii.gz", ".nii")

@@ -35,7 +35,7 @@ import numpy as np
 from t2tcore.errors import SeriesWarning
 from t2tcore.io.errors import NiftiReadError, NiftiWriteError
 
-__all__ = ["NiftiLayout", "DCM2NIIX", "Grid", "grid", "to_nifti", "LPS"]
+__all__ = ["NiftiLayout", "DCM2NIIX", "Grid", "grid", "grid_from_affine", "to_nifti", "LPS"]
 
 LPS = np.diag([-1.0, -1.0, 1.0, 1.0])  # RAS <-> LPS (its own inverse)
 _ORTHO_TOL = 1e-4  # |cos| of the angle between the in-plane axes
@@ -184,13 +184,54 @@ def grid(img, p: pathlib.Path) -> Grid:
         )
         notes.append("no orientation in the header (qform_code = sform_code = 0)")
     scale = _UNITS_MM.get(hdr.get_xyzt_units()[0], 1.0)
-    m = LPS @ np.asarray(img.affine, dtype=np.float64)
+    _, cols, size = _columns(img.affine, scale, p)
+    s = 2 if shape[2] == 1 else _slice_axis(hdr, shape, size, cols, p, notes)
+    g = grid_from_affine(img.affine, shape, p, scale=scale, slice_axis=s)
+    g.notes[:0] = notes
+    return g
+
+
+def _columns(affine, scale: float, p) -> tuple[np.ndarray, list[np.ndarray], list[float]]:
+    """The LPS affine in mm, its three columns and their lengths (voxel sizes, mm)."""
+    m = LPS @ np.asarray(affine, dtype=np.float64)
     m[:3, :] *= scale
     cols = [m[:3, a].copy() for a in range(3)]
     size = [float(np.linalg.norm(v)) for v in cols]
     if not (np.all(np.isfinite(m)) and all(v > 0 for v in size)):
         raise NiftiReadError(f"{p}: the affine has a zero or invalid voxel size ({size})")
-    s = 2 if shape[2] == 1 else _slice_axis(hdr, shape, size, cols, p, notes)
+    return m, cols, size
+
+
+def grid_from_affine(affine, shape_xyz: tuple[int, int, int], name="the image", *, scale: float = 1.0,
+                     slice_axis: int = 2) -> Grid:
+    """How a voxel grid with a NIfTI-style affine maps onto a series, as :func:`grid` reads a file.
+
+    The same geometry for a NIfTI file and for an array in memory with its affine (a MONAI
+    ``MetaTensor``, a TorchIO image), so that both give the same slice positions.
+
+    Parameters
+    ----------
+    affine : array_like, shape (4, 4)
+        Voxel (i, j, k) -> world coordinates, RAS+ (nibabel's, MONAI's and TorchIO's convention).
+    shape_xyz : (int, int, int)
+        Voxels along i, j, k.
+    name : str or path
+        What error messages call the image.
+    scale : float
+        mm per world unit (1 for mm).
+    slice_axis : {0, 1, 2}
+        The array axis that holds the slices (default k).
+
+    Raises
+    ------
+    NiftiReadError
+        A zero or invalid voxel size, non-perpendicular in-plane axes, a slice axis in the
+        image plane.
+    """
+    p = name
+    shape = tuple(int(v) for v in shape_xyz)
+    m, cols, size = _columns(affine, scale, p)
+    s = int(slice_axis)
     a, b = [x for x in range(3) if x != s]
     # series axes x, y, z <- array axes a, b, s
     c = [cols[a], cols[b], cols[s]]

@@ -35,7 +35,7 @@ def test_building_the_parser_imports_no_heavy_library():
 
 
 def test_version_and_help_import_no_heavy_library():
-    for argv in (["--version"], ["simulate", "--help"], ["data", "check", "--help"]):
+    for argv in (["--version"], ["simulate", "--help"], ["pairs", "--help"], ["data", "check", "--help"]):
         code = f"import t2tcore.cli as c\ntry:\n    c.main({argv!r})\nexcept SystemExit:\n    pass"
         assert _loaded(code, HEAVY + ("pydicom", "nibabel")) == [], argv
 
