@@ -276,7 +276,7 @@ def grid_from_affine(affine, shape_xyz: tuple[int, int, int], name="the image", 
         pixel_spacing=(round(sz[1], 6), round(sz[0], 6)),  # the affine is float32: 0.7 reads 0.69999999
         ipp=ipp,
         positions=ipp @ normal,
-        notes=notes,
+        notes=[],
     )
 
 

@@ -8,11 +8,11 @@ Layout of OUT::
     OUT/pairs.csv, OUT/datalist.json          the index, written last (t2tcore.pipelines.index)
     OUT/.t2t-pairs/records/<id>.json          one record per finished series (resume)
     OUT/.t2t-pairs/staging/                   pairs being written (hidden, removed on failure)
-    OUT/.t2t-pairs/lock                       held by the running ``t2t pairs``
 
 Every guard on OUT is in :func:`claim_output` (called once, before any work): OUT may not be,
 hold or lie inside an input; it must be new, empty, or an earlier ``t2t pairs`` output (which
-is then updated); one run at a time holds its lock; staging left by a killed run is removed.
+is then updated); one run at a time holds the lock every t2t writer takes (``.OUT.t2t-lock``
+beside OUT, :mod:`t2tcore.io.lock`); staging left by a killed run is removed.
 A pair is written into staging, moved into place, and only then recorded
 (:meth:`PairsFolder.write_record`): a record always describes files that are all there.
 """
@@ -22,11 +22,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
+import warnings
 from pathlib import Path
 from typing import Iterable
 
 from t2tcore.errors import T2TError
+from t2tcore.io.errors import OutputWarning
 from t2tcore.io.nifti import sidecar_path
 from t2tcore.io.outdir import staging_file
 
@@ -46,20 +47,6 @@ def pair_paths(ident: str, labels: list[str]) -> tuple[str, list[str]]:
     return f"thin/{ident}.nii.gz", [f"{folder}/{ident}.nii.gz" for folder in thick]
 
 
-def _real(p: Path) -> Path:
-    return Path(os.path.realpath(p))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class PairsFolder:
     """An output folder claimed by :func:`claim_output` (holds its lock until :meth:`release`)."""
 
@@ -68,7 +55,6 @@ class PairsFolder:
         self.state = root / STATE
         self.records = self.state / "records"
         self.staging = self.state / "staging"
-        self._lock = self.state / "lock"
 
     # ---------------------------------------------------------------- records
     def record_path(self, ident: str) -> Path:
@@ -118,30 +104,10 @@ class PairsFolder:
             raise PairOutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
     def release(self) -> None:
-        """Give the lock back."""
-        self._lock.unlink(missing_ok=True)
+        """Give the claim back (:func:`t2tcore.io.lock.release`)."""
+        from t2tcore.io import lock
 
-    def _take_lock(self) -> None:
-        me = {"pid": os.getpid(), "host": socket.gethostname()}
-        for _ in range(2):
-            try:
-                fd = os.open(self._lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                try:
-                    other = json.loads(self._lock.read_text(encoding="utf-8"))
-                except (OSError, ValueError):
-                    other = {}
-                if other.get("host") == me["host"] and isinstance(other.get("pid"), int) and not _alive(other["pid"]):
-                    self._lock.unlink(missing_ok=True)  # left by a run that was killed
-                    continue
-                raise PairOutputError(
-                    f"{self.root}: another t2t pairs is writing it (pid {other.get('pid', '?')} on "
-                    f"{other.get('host', '?')}); wait for it, or remove {self._lock} if that run is gone"
-                ) from None
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(me, f)
-            return
-        raise PairOutputError(f"{self.root}: cannot take the lock {self._lock}")
+        lock.release(self.root)
 
 
 def claim_output(out: str | os.PathLike, inputs: Iterable[str | os.PathLike]) -> PairsFolder:
@@ -163,14 +129,10 @@ def claim_output(out: str | os.PathLike, inputs: Iterable[str | os.PathLike]) ->
     ------
     PairOutputError
     """
-    root = Path(out).expanduser().absolute()
-    real = _real(root)
-    for src in inputs:
-        s = _real(Path(src).expanduser().absolute())
-        if real == s or s in real.parents:
-            raise PairOutputError(f"{root}: is the input {src} or inside it; choose an output outside the input")
-        if real in s.parents:
-            raise PairOutputError(f"{root}: holds the input {src}; choose an output outside the input")
+    from t2tcore.io import lock
+    from t2tcore.io.outdir import check_not_input
+
+    root = check_not_input(Path(out).expanduser(), inputs, error=PairOutputError, noun="output folder")
     if root.exists() and not root.is_dir():
         raise PairOutputError(f"{root}: exists and is not a folder")
     if root.is_dir() and any(root.iterdir()) and not (root / STATE).is_dir():
@@ -184,7 +146,14 @@ def claim_output(out: str | os.PathLike, inputs: Iterable[str | os.PathLike]) ->
         folder.staging.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise PairOutputError(f"{root}: cannot create the folder ({exc.strerror or exc})") from None
-    folder._take_lock()
+    try:
+        _, note = lock.acquire(root)  # the lock file every t2t writer takes: .OUT.t2t-lock beside OUT
+    except BlockingIOError as exc:
+        raise PairOutputError(f"{root}: {exc}") from None
+    except OSError as exc:
+        raise PairOutputError(f"{root}: cannot claim the folder ({exc.strerror or exc})") from None
+    if note:
+        warnings.warn(f"{root}: {note}", OutputWarning, stacklevel=2)
     for stale in folder.staging.iterdir():  # left by a killed run: nobody else holds the lock
         shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
     return folder

@@ -9,6 +9,8 @@ import nibabel as nib
 import numpy as np
 import pytest
 
+from t2tcore.io.lock import lock_path
+
 distributed = pytest.importorskip("distributed")  # an optional extra: t2t[pipelines]
 
 from t2tcore.errors import T2TError  # noqa: E402
@@ -46,4 +48,4 @@ def test_an_unreachable_scheduler_is_one_line(archive, tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "CONNECT_TIMEOUT_S", 1)
     with pytest.raises(T2TError, match="cannot reach the Dask scheduler"):
         make_pairs(archive, tmp_path / "out", simulations([3.0], [2.0]), scheduler="tcp://127.0.0.1:9")
-    assert not (tmp_path / "out" / ".t2t-pairs" / "lock").exists()
+    assert not lock_path(tmp_path / "out").exists()

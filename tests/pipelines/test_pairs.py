@@ -10,6 +10,8 @@ import nibabel as nib
 import numpy as np
 import pytest
 
+from t2tcore.io.lock import lock_path
+
 from t2tcore.errors import T2TError
 from t2tcore.io import read_series
 from t2tcore.pipelines import make_pairs, simulations
@@ -46,7 +48,7 @@ def test_an_archive_gives_the_pairs_of_t2t_simulate_and_names_the_bad_series(arc
     # nothing of the bad series, nothing staged
     names = {p.name for p in out.rglob("*.nii.gz")}
     assert not any(b in n for b in BAD for n in names)
-    assert list((out / ".t2t-pairs" / "staging").iterdir()) == [] and not (out / ".t2t-pairs" / "lock").exists()
+    assert list((out / ".t2t-pairs" / "staging").iterdir()) == [] and not lock_path(out).exists()
 
 
 def test_the_datalist_is_monais_and_splits_whole_patients(archive, tmp_path):
@@ -111,7 +113,7 @@ def test_strict_stops_at_the_first_bad_series_without_an_index(archive, tmp_path
     out = tmp_path / "out"
     with pytest.raises(T2TError, match="--strict"):
         _pairs(archive, out, workers=1, strict=True)
-    assert not (out / "datalist.json").exists() and not (out / ".t2t-pairs" / "lock").exists()
+    assert not (out / "datalist.json").exists() and not lock_path(out).exists()
 
 
 def test_a_csv_list_and_a_mixed_folder(archive, tmp_path):

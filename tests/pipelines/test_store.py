@@ -36,20 +36,31 @@ def test_a_folder_of_other_files_is_refused_an_earlier_output_is_taken(tmp_path)
 
 
 def test_one_run_at_a_time_and_a_dead_runs_lock_and_staging_are_cleared(tmp_path):
-    folder = claim_output(tmp_path / "out", [])
-    with pytest.raises(PairOutputError, match="another t2t pairs is writing it"):
-        claim_output(tmp_path / "out", [])
-    folder.release()
-    # a run killed while staging: its lock names a process that is gone
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    lock = tmp_path / "out" / ".t2t-pairs" / "lock"
     import socket
 
-    lock.write_text(json.dumps({"pid": int(dead.stdout), "host": socket.gethostname()}))
+    from t2tcore.io.lock import lock_path
+
+    lock = lock_path(tmp_path / "out")  # the lock every t2t writer takes, beside OUT
+    folder = claim_output(tmp_path / "out", [])
+    assert lock.is_file()
+    folder.release()
+    assert not lock.exists()
+    # another live run holds it
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        lock.write_text(json.dumps({"pid": other.pid, "host": socket.gethostname()}))
+        with pytest.raises(PairOutputError, match="is being written by another t2t run"):
+            claim_output(tmp_path / "out", [])
+    finally:
+        other.kill()
+        other.wait()
+    # a run killed while staging: its lock names a process that is gone
+    lock.write_text(json.dumps({"pid": other.pid, "host": socket.gethostname()}))
     stale = tmp_path / "out" / ".t2t-pairs" / "staging" / ".P1.t2t-tmp-abc"
     stale.mkdir()
     (stale / "thin.nii.gz").write_bytes(b"half")
-    folder = claim_output(tmp_path / "out", [])
+    with pytest.warns(UserWarning, match="stale lock"):
+        folder = claim_output(tmp_path / "out", [])
     assert not stale.exists() and json.loads(lock.read_text())["pid"] == os.getpid()
     folder.release()
 
