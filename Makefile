@@ -11,13 +11,13 @@ STAMP   := $(VENV)/.installed-stamp
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -qq --upgrade pip
 	# torch first, pinned, so that nothing below pulls a newer torch with CUDA packages
-	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -qq torch==2.13.0
 	# pyradiomics has only an sdist, whose build needs numpy and versioneer already installed
-	$(BIN)/python -m pip install -q numpy versioneer
-	$(BIN)/python -m pip install -q --no-build-isolation pyradiomics==3.0.1
-	$(BIN)/python -m pip install -q -e '.[book,dev,pipelines]'
+	$(BIN)/python -m pip install -qq numpy versioneer
+	$(BIN)/python -m pip install -qq --no-build-isolation pyradiomics==3.0.1
+	$(BIN)/python -m pip install -qq -e '.[book,dev,pipelines]'
 	touch $(STAMP)
 
 setup: $(STAMP)
