@@ -231,12 +231,14 @@ def nifti_volume(s: ViewSeries, pixel_mm: tuple[float, float], folder: pathlib.P
     """
     from t2tcore.io import Series
     from t2tcore.io.nifti import write_nifti
+    from t2tcore.io.nifti_grid import NiftiLayout
 
     z, rows, regular = display_grid(s.positions, span=span)
     vol = np.where((rows >= 0)[:, None, None], s.volume[np.maximum(rows, 0)], np.float32(NO_SLICE_HU))
     ser = Series.from_array(vol, z, pixel_mm, s.thickness,
                             interval=float(z[1] - z[0]) if z.size > 1 else s.thickness,
                             description=f"t2t viewer: {s.name}")
+    ser.nifti_layout = NiftiLayout()  # series order (x, y, z), no flips: what t2t_viewer.js indexes
     path = write_nifti(ser, folder / f"{index:02d}_{_slug(s.name)}.nii.gz", overwrite=True)
     slice_rows = np.abs(s.positions[:, None] - z[None, :]).argmin(axis=1)
     spacing = float(np.median(np.diff(s.positions))) if s.positions.size > 1 else float("nan")
