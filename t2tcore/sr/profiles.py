@@ -51,14 +51,23 @@ class ChapterSettings:
         Training simulations of every model (Table IV: the paper's two).
     ablation_models, ablation_methods : tuple of str
         Extra training simulations (``placed_average``, ``calibrated``) for these models.
+    seeds : dict
+        Model (or ``"model/method"``) -> the training seeds of its runs (:meth:`seeds_for`;
+        default one seed, 0). Each seed changes the initial weights and the patches; ESRGAN
+        seed ``k`` starts from ESRResNet seed ``k`` of the same simulation.
     steps : int or None
-        Optimiser steps per model (None: from ``epochs``).
+        Step cap per model (None: from ``epochs``); training stops earlier when converged.
     epochs : int or None
         Epochs of one random patch per training series (``steps = epochs * ceil(n / batch)``).
     gan_steps : int or None
-        ESRGAN: adversarial steps starting from the ESRResNet of the same simulation (None:
-        ESRGAN trained from scratch for ``steps``/``epochs``).
+        ESRGAN: step cap of the adversarial training that starts from the ESRResNet of the same
+        simulation and seed (None: ESRGAN trained from scratch for ``steps``/``epochs``).
     batch, patch, lr, val_every, val_patches, adv_weight : training settings
+    schedule, warmup, min_lr_ratio : the learning-rate schedule (:mod:`t2tcore.sr.convergence`)
+    converge_tol, converge_window, converge_smooth, min_steps, early_stop : the convergence rule
+        (:func:`t2tcore.sr.convergence.check`): converged when the validation loss, smoothed over
+        ``converge_smooth`` evaluations, improved by less than ``converge_tol`` (plus twice its
+        noise) over the last ``converge_window`` of the steps; no early stop before ``min_steps``.
     eval_slices : int or None
         Thin slices per test volume that are scored (the central ones; None: all covered).
     eval_margin_px : int or None
@@ -86,6 +95,7 @@ class ChapterSettings:
     methods: tuple = ("proposed", "average")
     ablation_models: tuple = ("vdsr",)
     ablation_methods: tuple = ("placed_average", "calibrated")
+    seeds: dict = field(default_factory=dict)
     steps: int | None = 120
     epochs: int | None = None
     gan_steps: int | None = 40
@@ -95,6 +105,14 @@ class ChapterSettings:
     val_every: int = 25
     val_patches: int = 16
     adv_weight: float = 1e-3
+    schedule: str = "cosine"
+    warmup: int = 0
+    min_lr_ratio: float = 0.02
+    converge_tol: float = 0.02
+    converge_window: float = 0.25
+    converge_smooth: int = 3
+    min_steps: int = 0
+    early_stop: bool = True
     eval_slices: int | None = 24
     eval_margin_px: int | None = 4
     eval_halo: int = 4
@@ -106,8 +124,16 @@ class ChapterSettings:
     bench_repeats: int = 1
     extra: dict = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        for m in ("esrgan",):
+            if self.gan_steps is not None and m in self.models and "esrresnet" in self.models:
+                for meth in {meth for mm, meth in self.runs() if mm == m}:
+                    missing = set(self.seeds_for(m, meth)) - set(self.seeds_for("esrresnet", meth))
+                    if missing:
+                        raise ValueError(f"ESRGAN seed(s) {sorted(missing)} on {meth} have no ESRResNet to start from")
+
     def n_steps(self, n_series: int) -> int:
-        """Optimiser steps for ``n_series`` training series."""
+        """Step cap for ``n_series`` training series."""
         if self.steps is not None:
             return int(self.steps)
         return int(self.epochs) * max(1, math.ceil(n_series / self.batch))
@@ -118,18 +144,32 @@ class ChapterSettings:
         out += [(m, s) for m in self.ablation_models for s in self.ablation_methods if (m, s) not in out]
         return sorted(out, key=lambda r: (r[0] == "esrgan", self.models.index(r[0]) if r[0] in self.models else 99))
 
+    def seeds_for(self, model: str, method: str | None = None) -> tuple[int, ...]:
+        """The training seeds of ``model`` on ``method`` (``seeds["model/method"]``, else ``seeds[model]``, else (0,))."""
+        s = self.seeds.get(f"{model}/{method}", self.seeds.get(model, (0,)))
+        return tuple(int(x) for x in s)
+
+    def n_runs(self) -> int:
+        """Training runs in all (every (model, method) times its seeds; ``calibrated`` counted)."""
+        return sum(len(self.seeds_for(m, s)) for m, s in self.runs())
+
+
+_SEEDS_QUICK = {"vdsr": (0, 1, 2), "unet": (0, 1, 2), "esrresnet": (0,), "esrgan": (0,), "vdsr/calibrated": (0,)}
 
 PROFILES: dict[str, ChapterSettings] = {
     "smoke": ChapterSettings(
-        profile="smoke", preset="small", steps=4, gan_steps=2, batch=2, patch=(8, 24, 24), val_every=2,
-        val_patches=2, eval_slices=12, fid_slices=0, bench_presets=("small",), bench_crop_paper=None,
+        profile="smoke", preset="small", seeds={"vdsr": (0, 1)}, steps=4, gan_steps=2, batch=2, patch=(8, 24, 24),
+        val_every=2, val_patches=2, eval_slices=12, fid_slices=0, bench_presets=("small",), bench_crop_paper=None,
     ),
-    "quick": ChapterSettings(profile="quick", preset="small"),
+    "quick": ChapterSettings(
+        profile="quick", preset="small", ablation_models=("vdsr", "unet"), seeds=_SEEDS_QUICK, steps=1200,
+        gan_steps=300, lr=2e-3, warmup=50, val_every=50, val_patches=64, min_steps=400,
+    ),
     "paper": ChapterSettings(
-        profile="paper", preset="paper", ablation_models=("vdsr", "unet", "esrresnet", "esrgan"), steps=None,
-        epochs=1000, gan_steps=None, batch=32, patch=(32, 96, 96), lr=1e-4, val_every=500, val_patches=64,
-        eval_slices=None, eval_margin_px=None, ssim_modes=("2d", "3d"), fid_slices=16, bench_crop_paper=None,
-        bench_repeats=3,
+        profile="paper", preset="paper", ablation_models=("vdsr", "unet", "esrresnet", "esrgan"),
+        seeds={"vdsr": (0, 1, 2), "unet": (0, 1, 2)}, steps=None, epochs=1000, gan_steps=None, batch=32,
+        patch=(32, 96, 96), lr=1e-4, warmup=500, val_every=500, val_patches=256, min_steps=5000, eval_slices=None,
+        eval_margin_px=None, ssim_modes=("2d", "3d"), fid_slices=16, bench_crop_paper=None, bench_repeats=3,
     ),
 }
 
@@ -169,12 +209,17 @@ def train_config(
         thickness = spec.thickness if thickness is None else thickness
         interval = spec.interval if interval is None else interval
     steps = settings.n_steps(n_series)
-    if model == "esrgan" and init_from is not None and settings.gan_steps is not None:
+    gan = model == "esrgan" and init_from is not None and settings.gan_steps is not None
+    if gan:
         steps = int(settings.gan_steps)
     return TrainConfig(
         model=model, preset=settings.preset, method=method, thickness=thickness,
         interval=None if method in ("direct", "average", "gaussian") else interval,
         profile=profile if method == "calibrated" else None, patch=tuple(settings.patch), batch=settings.batch,
-        steps=steps, lr=settings.lr, seed=seed, adv_weight=settings.adv_weight, val_every=settings.val_every,
-        val_patches=settings.val_patches, init_from=init_from,
+        steps=steps, lr=settings.lr, schedule=settings.schedule, warmup=min(settings.warmup, steps // 4),
+        min_lr_ratio=settings.min_lr_ratio, seed=seed, adv_weight=settings.adv_weight, val_every=settings.val_every,
+        val_patches=settings.val_patches, converge_tol=settings.converge_tol,
+        converge_window=settings.converge_window, converge_smooth=settings.converge_smooth,
+        min_steps=min(settings.min_steps, steps // 2) if gan else settings.min_steps,
+        early_stop=settings.early_stop, init_from=init_from,
     )
