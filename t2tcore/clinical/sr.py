@@ -40,7 +40,8 @@ SR_INPUTS = {"SR naive": "average", "SR proposed": "proposed"}
 
 #: Changes to chapter 05's settings per profile (:func:`t2tcore.sr.chapter_settings`): one seed,
 #: and at ``quick`` step caps of its own (the ESRResNet/ESRGAN caps; early stopping as chapter 05).
-EFFORT: dict[str, dict] = {"smoke": {"seeds": {}}, "quick": {"seeds": {}, "steps": 400, "gan_steps": 150},
+EFFORT: dict[str, dict] = {"smoke": {"seeds": {}},
+                           "quick": {"seeds": {}, "step_caps": {"esrresnet": 160}, "gan_steps": 60, "val_patches": 96},
                            "paper": {"seeds": {}}}
 
 

@@ -215,6 +215,7 @@ def time_training(
     from t2tcore.sr.models import build_discriminator, build_model
     from t2tcore.sr.models.esrgan import discriminator_loss, generator_adv_loss
     from t2tcore.sr.precision import autocast, resolve_precision
+    from t2tcore.sr.train import _step as backward  # the trainer's own backward pass and optimiser step
 
     dev = torch.device(device)
     torch.manual_seed(0)
@@ -229,15 +230,6 @@ def time_training(
     prec = resolve_precision(precision, dev)
     ctx, scaler = autocast(dev, prec)
 
-    def backward(loss, o) -> None:
-        o.zero_grad(set_to_none=True)
-        if scaler is not None and scaler.is_enabled():
-            scaler.scale(loss).backward()
-            scaler.step(o)
-        else:
-            loss.backward()
-            o.step()
-
     def step() -> None:
         with ctx():
             fake = g(x)
@@ -246,12 +238,12 @@ def time_training(
                 with torch.no_grad():
                     real = d(y).float()
                 loss = loss + 1e-3 * generator_adv_loss(real, d(fake).float())
-        backward(loss, opt)
+        backward(loss, opt, scaler)
         if d is not None:
             with ctx():
                 logits = d(torch.cat([y, fake.detach()])).float()
                 dl = discriminator_loss(logits[: y.shape[0]], logits[y.shape[0]:])
-            backward(dl, d_opt)
+            backward(dl, d_opt, scaler)
         if scaler is not None and scaler.is_enabled():
             scaler.update()
 

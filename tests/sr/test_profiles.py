@@ -35,8 +35,10 @@ def test_train_config():
     assert c.steps == q.gan_steps and c.init_from == "k" and c.lr == q.lr
     assert train_config(q, "esrgan", "proposed", 16).steps == q.steps
     c = train_config(q, "unet", "average", 16, seed=2)
-    assert (c.seed, c.val_seed, c.schedule, c.warmup, c.converge_tol, c.min_steps, c.val_patches) == (
-        2, 0, q.schedule, q.warmup, q.converge_tol, q.min_steps, q.val_patches)
+    assert (c.seed, c.val_seed, c.schedule, c.warmup, c.converge_tol, c.val_patches) == (
+        2, 0, q.schedule, q.warmup, q.converge_tol, q.val_patches)
+    assert c.steps == q.n_steps(16, "unet") and c.min_steps == int(q.min_fraction * c.steps)
+    assert c.val_every == c.steps // (4 * q.converge_smooth) and c.steps // 4 >= q.converge_smooth * c.val_every  # evaluations to smooth in the last quarter
     assert train_config(q, "vdsr", "average", 16).interval is None
     prof = {"x": 1}
     assert train_config(q, "vdsr", "proposed", 16, profile=prof).profile is None
