@@ -26,6 +26,11 @@ steps) once ``s >= min_steps``:
   says so), however flat its curve looks; both numbers are recorded, so a reader can apply a
   stricter rule (e.g. ``improvement + 2 * noise < tol``, the upper end of its 95 % interval).
 
+A run whose validation loss flattened **without having learned** (its best loss not even
+``tol`` below the untrained model's: e.g. a VDSR whose ReLUs died, which then stays the identity)
+has not converged to anything: :func:`note` says so and it is not counted as converged
+(:func:`learned`).
+
 Training stops at the first converged evaluation (``early_stop``) or at the step cap, and keeps
 the weights of the evaluation with the lowest validation loss (step 0, the untrained model, is
 never chosen: a model whose best trained loss is above the untrained one is reported as such,
@@ -40,7 +45,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["Convergence", "check", "lr_factor", "note"]
+__all__ = ["Convergence", "check", "learned", "lr_factor", "note"]
 
 
 def lr_factor(step: int, steps: int, *, schedule: str = "cosine", warmup: int = 0, min_lr_ratio: float = 0.0) -> float:
@@ -141,9 +146,17 @@ def check(
     return Convergence(step=s, ref_step=s0, improvement=float(impr), noise=noise, converged=bool(ok), reason=why)
 
 
-def note(conv: Convergence, *, steps: int, cap: int, val_untrained: float, val_best: float) -> str:
-    """The run's note in words: converged or why not, and whether it ended worse than untrained."""
-    if conv.converged:
+def learned(val_untrained: float, val_best: float, tol: float = 0.02) -> bool:
+    """Whether the best validation loss is more than ``tol`` (relative) below the untrained model's."""
+    return bool(math.isfinite(val_untrained) and math.isfinite(val_best) and val_best < (1.0 - tol) * val_untrained)
+
+
+def note(conv: Convergence, *, steps: int, cap: int, val_untrained: float, val_best: float, tol: float = 0.02) -> str:
+    """The run's note in words: converged or why not, and whether it learned at all or ended worse than untrained."""
+    if conv.converged and math.isfinite(val_best) and not learned(val_untrained, val_best, tol):
+        parts = [f"NOT converged: the validation loss flattened at {val_best / val_untrained:.3f} x the untrained "
+                 f"model's, i.e. the model did not learn (e.g. dead units); {conv.reason}"]
+    elif conv.converged:
         parts = [conv.reason + (f"; stopped early at step {steps} of at most {cap}" if steps < cap else "")]
     elif steps >= cap:
         parts = [f"step cap {cap} reached; {conv.reason}"]

@@ -217,9 +217,11 @@ def _summary(config: TrainConfig, done: int, per_patch: dict, untrained: np.ndar
     u, b = float(untrained.mean()), float(best.mean())
     return {"steps": done, "cap": config.steps, "best_step": best_step, "val_l2_untrained": u, "val_l2_best": b,
             "val_ratio": b / u if u > 0 else math.nan, "val_ratio_se": _rel_se(best - untrained, u),
-            "val_se_rel": _rel_se(best, b), "converged": bool(conv.converged), "convergence": conv.to_dict(),
-            "precision": precision,
-            "note": convergence.note(conv, steps=done, cap=config.steps, val_untrained=u, val_best=b)}
+            "val_se_rel": _rel_se(best, b),
+            "converged": bool(conv.converged and convergence.learned(u, b, config.converge_tol)),
+            "convergence": conv.to_dict(), "precision": precision,
+            "note": convergence.note(conv, steps=done, cap=config.steps, val_untrained=u, val_best=b,
+                                     tol=config.converge_tol)}
 
 
 def _stop_everywhere(stop: bool, dist_info: _Dist, dev) -> bool:

@@ -80,3 +80,13 @@ def test_lr_schedule():
     assert all(a >= b for a, b in zip(f[9:], f[10:]))  # falls monotonically after the warm-up
     with pytest.raises(ValueError):
         lr_factor(1, 10, schedule="step")
+
+
+def test_a_run_that_flattened_without_learning_is_not_converged():
+    from t2tcore.sr.convergence import learned
+
+    c = check(curves(lambda s: 1.0 if s == 0 else 0.995, STEPS))  # flat at the identity's loss: dead units
+    assert c.converged  # the curve is flat ...
+    assert not learned(1.0, 0.995) and learned(1.0, 0.9)  # ... but nothing was learned
+    text = note(c, steps=1000, cap=1000, val_untrained=1.0, val_best=0.995)
+    assert text.startswith("NOT converged") and "did not learn" in text

@@ -33,6 +33,7 @@ def test_train_config():
     q = chapter_settings("quick")
     c = train_config(q, "esrgan", "proposed", 16, init_from="k")
     assert c.steps == q.gan_steps and c.init_from == "k" and c.lr == q.lr
+    assert train_config(q, "vdsr", "average", 16).lr == q.model_lr.get("vdsr", q.lr)
     assert train_config(q, "esrgan", "proposed", 16).steps == q.steps
     c = train_config(q, "unet", "average", 16, seed=2)
     assert (c.seed, c.val_seed, c.schedule, c.warmup, c.converge_tol, c.val_patches) == (
