@@ -353,7 +353,11 @@ def register_kernel() -> None:
         "metadata": {"debugger": True},
         # figures must reach the notebook even where MPLBACKEND=Agg is set (as in CI):
         # ipykernel only installs its inline backend when MPLBACKEND is unset
-        "env": {"MPLBACKEND": "module://matplotlib_inline.backend_inline"},
+        "env": {"MPLBACKEND": "module://matplotlib_inline.backend_inline",
+                # OpenMP threads that sleep while waiting: spinning ones made PyTorch 4-20x slower on
+                # a machine whose cores other jobs share (benchmarks/bench_sr.py); a chapter that
+                # imports torch before t2tcore would miss t2tcore's own default
+                "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")},
     }
     (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1) + "\n")
     paths = [str(BUILD / "jupyter")] + [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p]

@@ -8,7 +8,15 @@ The public names below are imported lazily (on first use), so ``import t2tcore``
 
 from __future__ import annotations
 
+import os as _os
+
 from t2tcore._lazy import lazy_exports
+
+# PyTorch's OpenMP threads sleep while they wait (unless the user chose otherwise): on a machine
+# whose cores other processes share, threads that spin while waiting made SR training and
+# inference 4 to 20 times slower (benchmarks/bench_sr.py prints both side by side). The OpenMP
+# runtime reads this when torch is first imported, so it is set here, before anything imports it.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
 

@@ -83,27 +83,36 @@ def true_model_table(root):
 
 
 def sr_runs(models: dict):
-    """The SR training runs: model, simulation, steps, seconds, cached, validation loss after / before.
+    """The SR training runs: model, simulation, steps (and cap), best step, seconds, cached, validation loss, converged.
 
     Parameters
     ----------
     models : dict
         :attr:`t2tcore.clinical.analysis.StudyResult.models`.
+
+    Returns
+    -------
+    DataFrame
+        Index ``input``; ``val L2 / untrained`` is the best validation L2 over the untrained
+        model's (linear interpolation along z; also for an ESRGAN, which starts from its ESRResNet),
+        ``converged`` and ``note`` by the rule of :mod:`t2tcore.sr.convergence`
+        (:func:`t2tcore.clinical.sr.training_table`).
     """
     import pandas as pd
 
+    from t2tcore.clinical.sr import training_table
+
+    t = training_table(models)
     rows = []
     for label, c in models.items():
-        h = c.get("history") or []
-        before = h[0].get("val_loss") if h else None
-        after = h[-1].get("val_loss") if h else None
-        ratio = after / before if before and after is not None and np.isfinite(before) and before > 0 else float("nan")
+        r = t.loc[label]
         rows.append({"input": label, "model": c["model"]["name"], "simulation": c["simulation"]["method"],
-                     "thicknesses mm": ", ".join(f"{t:g}" for t in sorted(set(c["simulation"]["thickness"]))),
-                     "training series": len(c["simulation"]["thickness"]), "steps": c["step"],
-                     "patch": "x".join(map(str, c["config"]["patch"])), "batch": c["config"]["batch"],
-                     "train s": round(float(c.get("seconds", float("nan")))), "from cache": bool(c.get("cached")),
-                     "val L2 / untrained": ratio})
+                     "thicknesses mm": ", ".join(f"{x:g}" for x in sorted(set(c["simulation"]["thickness"]))),
+                     "training series": len(c["simulation"]["thickness"]), "steps": int(r.steps), "cap": int(r.cap),
+                     "best step": int(r.best_step), "patch": "x".join(map(str, c["config"]["patch"])),
+                     "batch": c["config"]["batch"], "train s": round(float(c.get("seconds", float("nan")))),
+                     "from cache": bool(c.get("cached")), "val L2 / untrained": float(r.val_ratio),
+                     "converged": bool(r.converged), "note": r.note})
     return pd.DataFrame(rows).set_index("input")
 
 

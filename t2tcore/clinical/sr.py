@@ -14,13 +14,12 @@ adding only what the clinical cohort needs:
   slices, brought back to the thin grid by the index ratio: the naive pipeline of
   :mod:`t2tcore.sr.pairs`), the naive simulation the paper compares with.
 * Each ESRGAN starts from an ESRResNet trained on the same pairs, as ESRGAN itself is trained
-  and as chapter 05 does. The effort per book profile is chapter 05's
-  (:func:`t2tcore.sr.chapter_settings`) except at ``quick`` (:data:`EFFORT`): 60 ESRResNet
-  steps and 20 adversarial steps instead of 150 and 60, so that the chapter fits its 10
-  minutes on 2 CPU cores (measured while writing this module: about 1 CPU-second per
-  ESRResNet step and 2 per ESRGAN step of 4 patches of 16 x 40 x 40 voxels). Such short
-  training leaves the models close to where they start (the linear interpolation along z):
-  chapter 07 reports how far each one moved. Models are cached by data, config and code
+  and as chapter 05 does. Both are trained with chapter 05's recipe of the profile
+  (:func:`t2tcore.sr.chapter_settings`: learning-rate warm-up and cosine, the convergence rule
+  of :mod:`t2tcore.sr.convergence` with early stopping, the weights of the best validation loss
+  kept), one seed, with the step caps of :data:`EFFORT` at ``quick`` (chosen so that the chapter
+  stays within its share of the book's time on 2 CPU cores). :func:`training_table` says per
+  model whether it converged (chapter 07 shows it). Models are cached by data, config and code
   (:func:`t2tcore.sr.cached_model`), so a rebuild does not retrain.
 * Inference (:func:`super_resolve`) on the in-plane box around the lungs only
   (:func:`lung_box`, where every airway is), pasted into the linearly interpolated thick
@@ -34,13 +33,16 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["SR_INPUTS", "EFFORT", "training_set", "train_models", "lung_box", "super_resolve"]
+__all__ = ["SR_INPUTS", "EFFORT", "training_set", "train_models", "training_table", "lung_box", "super_resolve"]
 
 #: Input label -> training simulation of its ESRGAN.
 SR_INPUTS = {"SR naive": "average", "SR proposed": "proposed"}
 
-#: Changes to chapter 05's settings per profile (:func:`t2tcore.sr.chapter_settings`).
-EFFORT: dict[str, dict] = {"smoke": {}, "quick": {"steps": 60, "gan_steps": 20}, "paper": {}}
+#: Changes to chapter 05's settings per profile (:func:`t2tcore.sr.chapter_settings`): one seed,
+#: and at ``quick`` step caps of its own (the ESRResNet/ESRGAN caps; early stopping as chapter 05).
+EFFORT: dict[str, dict] = {"smoke": {"seeds": {}},
+                           "quick": {"seeds": {}, "step_caps": {"esrresnet": 160}, "gan_steps": 60, "val_patches": 96},
+                           "paper": {"seeds": {}}}
 
 
 def training_set(thin_series: Sequence[Any], thicknesses: Sequence[float] | None = None):
@@ -100,6 +102,22 @@ def train_models(thin_series: Sequence[Any], profile: str, cache_dir, *, thickne
         out[label] = cached_model(cfg, train, cache_dir, init_state=base["state_dict"], device=device, progress=progress)
         out[f"{label} (ESRResNet)"] = base
     return out
+
+
+def training_table(models: dict):
+    """Whether each SR model of :func:`train_models` converged: :func:`t2tcore.sr.study.training_table`, indexed by input label.
+
+    Returns
+    -------
+    DataFrame
+        Index ``input`` (``"SR naive"``, ``"SR proposed"``, ``"... (ESRResNet)"``); the training
+        table's columns (``steps, cap, best_step, seconds, val_l2_untrained, val_l2_best,
+        val_ratio, converged, note``, ...). ``val_ratio`` is against the untrained model, i.e.
+        linear interpolation along z, also for an ESRGAN (which starts from its ESRResNet).
+    """
+    from t2tcore.sr.study import training_table as table
+
+    return table(models).rename(columns={"label": "input"}).set_index("input")
 
 
 def lung_box(volume, margin_px: int = 12, threshold_hu: float = -400.0) -> tuple[int, int, int, int]:

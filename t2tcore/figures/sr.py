@@ -127,36 +127,65 @@ def fig6(
     return fig
 
 
-def training_curves(histories: Mapping[str, Sequence[Mapping[str, Any]]]) -> Figure:
+def training_curves(
+    histories: Mapping[str, Sequence[Mapping[str, Any]]],
+    untrained: Mapping[str, float] | None = None,
+    best_steps: Mapping[str, int] | None = None,
+    converged: Mapping[str, bool] | None = None,
+) -> Figure:
     """Validation loss during training, relative to the untrained model (= linear interpolation).
+
+    One panel per model (the first part of a ``"model/method/seed"`` label), one colour per
+    training simulation, one line style per seed; a filled dot marks the weights kept (lowest
+    validation loss), and a run that did not converge ends in an open square.
 
     Parameters
     ----------
     histories : mapping
-        Label -> checkpoint ``history`` (entries with ``step`` and ``val_loss``; the step-0
-        entry is the untrained model).
+        Label -> checkpoint ``history`` (entries with ``step`` and ``val_loss``).
+    untrained : mapping, optional
+        Label -> validation loss of the untrained model (the checkpoint's
+        ``training["val_l2_untrained"]``); default the history's step-0 loss (which for an
+        ESRGAN started from an ESRResNet is that ESRResNet's).
+    best_steps, converged : mapping, optional
+        Label -> the kept step, and whether the run converged.
 
     Returns
     -------
     Figure
-        Lines gid ``"val:<label>"`` with y = val_loss / val_loss at step 0.
+        Lines gid ``"val:<label>"`` with y = val_loss / untrained; dots ``"best:<label>"``.
     """
-    fig = new_figure(3.0)
-    ax = fig.subplots()
-    for i, (label, hist) in enumerate(histories.items()):
+    models = list(dict.fromkeys(label.split("/")[0] for label in histories))
+    fig = new_figure(2.6 if len(models) > 1 else 3.0)
+    axes = np.atleast_1d(fig.subplots(1, max(1, len(models)), sharey=True, squeeze=False)[0])
+    seeds: dict = {}
+    for label, hist in histories.items():
+        parts = label.split("/")
+        ax = axes[models.index(parts[0])]
         h = [e for e in hist if e.get("val_loss") is not None and np.isfinite(e["val_loss"])]
-        base = [e["val_loss"] for e in h if e["step"] == 0]
-        if not h or not base or base[0] <= 0:
+        base = (untrained or {}).get(label)
+        if base is None or not np.isfinite(base):
+            base = next((e["val_loss"] for e in h if e["step"] == 0), None)
+        if not h or base is None or base <= 0:
             continue
-        method = label.split("/")[-1]
+        method = parts[1] if len(parts) > 1 else parts[0]
         style = method_style(method)
-        ls = ["-", "--", ":", "-."][i % 4] if "/" in label else "-"
-        ax.plot([e["step"] for e in h], [e["val_loss"] / base[0] for e in h], ls=ls, color=style["color"], lw=1.2,
-                ms=3, marker=style["marker"], label=label, gid=f"val:{label}")
-    ax.axhline(1.0, color="k", lw=0.6)
-    ax.set_xlabel("training step")
-    ax.set_ylabel("validation L2 / untrained")
-    ax.legend(fontsize=6, ncol=3)
+        seed = parts[2] if len(parts) > 2 else ""
+        ls = seeds.setdefault(seed, ["-", "--", ":", "-."][len(seeds) % 4])
+        steps, ratio = [e["step"] for e in h], [e["val_loss"] / base for e in h]
+        first_of_method = method not in {ln.get_label() for ln in ax.get_lines()}
+        ax.plot(steps, ratio, ls=ls, color=style["color"], lw=1.0, label=method if first_of_method else "_", gid=f"val:{label}")
+        b = (best_steps or {}).get(label)
+        if b is not None and b in steps:
+            ax.plot([b], [ratio[steps.index(b)]], "o", ms=3.5, color=style["color"], gid=f"best:{label}")
+        if converged is not None and not converged.get(label, True):
+            ax.plot([steps[-1]], [ratio[-1]], "s", ms=4, mfc="none", color=style["color"], gid=f"notconv:{label}")
+    for ax, m in zip(axes, models):
+        ax.axhline(1.0, color="k", lw=0.6)
+        ax.set_title(m, fontsize=8)
+        ax.set_xlabel("training step")
+        ax.legend(fontsize=5.5, loc="upper right")
+    axes[0].set_ylabel("validation L2 / untrained")
     return fig
 
 

@@ -139,42 +139,47 @@ def time_inference(
     shape: Sequence[int],
     *,
     device: Any = "cpu",
-    roi: Sequence[int] = (64, 256, 256),
+    roi: Sequence[int] = (32, 512, 512),
     overlap: float = 0.25,
     repeats: int = 1,
     seed: int = 0,
+    precision: str = "auto",
+    max_slab_voxels: int | None = None,
 ) -> dict:
     """Time :func:`t2tcore.sr.infer.predict` on a random volume of ``shape`` (z, y, x).
+
+    ``precision`` and ``max_slab_voxels`` are passed to ``predict``.
 
     Returns
     -------
     dict
         ``seconds`` (median of ``repeats``), ``peak_mb`` (largest peak the calls added, MB),
-        ``voxels``, ``mvoxels_per_s``, ``device`` (its name).
+        ``voxels``, ``mvoxels_per_s``, ``device`` (its name), ``precision`` (as resolved).
     """
-    import torch
-
-    from t2tcore.sr.infer import predict
+    from t2tcore.sr.infer import MAX_SLAB_VOXELS, predict
+    from t2tcore.sr.precision import resolve_precision
 
     model = model.to(device).eval()
     rng = np.random.default_rng(seed)
     vol = rng.standard_normal(tuple(int(s) for s in shape), dtype=np.float32) * 0.1
     small = vol[: min(4, vol.shape[0]), : min(16, vol.shape[1]), : min(16, vol.shape[2])]
-    predict(model, small, roi=roi, overlap=overlap, device=device)  # warm-up (allocators, kernels)
+    kw = {"roi": roi, "overlap": overlap, "device": device, "precision": precision,
+          "max_slab_voxels": int(max_slab_voxels or MAX_SLAB_VOXELS)}
+    predict(model, small, **kw)  # warm-up (allocators, kernels)
     times, peaks = [], []
     for _ in range(max(1, int(repeats))):
         with PeakMemory(device) as mem:
             _sync(device)
             t0 = time.perf_counter()
-            out = predict(model, vol, roi=roi, overlap=overlap, device=device)
+            out = predict(model, vol, **kw)
             _sync(device)
             times.append(time.perf_counter() - t0)
         peaks.append(mem.peak)
         del out
     sec = float(np.median(times))
-    del torch
     return {"seconds": sec, "peak_mb": float(np.nanmax(peaks)) / 2**20 if np.isfinite(peaks).any() else math.nan,
-            "voxels": int(vol.size), "mvoxels_per_s": vol.size / sec / 1e6, "device": device_name(device)}
+            "voxels": int(vol.size), "mvoxels_per_s": vol.size / sec / 1e6, "device": device_name(device),
+            "precision": resolve_precision(precision, device)}
 
 
 def time_training(
@@ -186,34 +191,44 @@ def time_training(
     patch: Sequence[int] = (16, 48, 48),
     steps: int = 3,
     adversarial: bool | None = None,
+    precision: str = "auto",
+    channels_last: bool = True,
+    max_seconds: float | None = None,
 ) -> dict:
     """Training throughput of one model: voxels per second over ``steps`` steps on random patches.
 
     One warm-up step is not counted. ESRGAN (``adversarial`` None: by name) includes its
-    discriminator step, as :func:`t2tcore.sr.train.train_model` does.
+    discriminator step, as :func:`t2tcore.sr.train.train_model` does. ``precision``
+    (:mod:`t2tcore.sr.precision`) and ``channels_last`` (channels-last 3-D tensors, as training
+    uses) choose the arithmetic and the memory layout; ``max_seconds`` stops the timed steps
+    early (at least one is taken).
 
     Returns
     -------
     dict
-        ``seconds_per_step``, ``voxels_per_s``, ``device``.
+        ``seconds_per_step``, ``voxels_per_s``, ``steps`` (timed), ``peak_mb`` (memory the
+        steps added at their peak: CUDA allocations, or the process's resident memory on CPU),
+        ``device``, ``precision`` (as resolved).
     """
     import torch
 
     from t2tcore.sr.models import build_discriminator, build_model
     from t2tcore.sr.models.esrgan import discriminator_loss, generator_adv_loss
+    from t2tcore.sr.precision import autocast, resolve_precision
+    from t2tcore.sr.train import _step as backward  # the trainer's own backward pass and optimiser step
 
     dev = torch.device(device)
     torch.manual_seed(0)
-    cl = torch.channels_last_3d
-    g = build_model(model_name, preset).to(dev, memory_format=cl).train()
+    fmt = torch.channels_last_3d if channels_last else torch.contiguous_format
+    g = build_model(model_name, preset).to(dev, memory_format=fmt).train()
     d = build_discriminator(model_name, preset) if adversarial is not False else None
-    d = d.to(dev, memory_format=cl).train() if d is not None else None
+    d = d.to(dev, memory_format=fmt).train() if d is not None else None
     opt = torch.optim.Adam(g.parameters(), lr=1e-4)
     d_opt = torch.optim.Adam(d.parameters(), lr=1e-4) if d is not None else None
-    x = (torch.randn(int(batch), 1, *patch, device=dev) * 0.1).contiguous(memory_format=cl)
-    y = (x + 0.01 * torch.randn_like(x)).contiguous(memory_format=cl)
-    ctx: Callable = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if dev.type == "cuda" else (
-        lambda: torch.autocast("cpu", enabled=False))
+    x = (torch.randn(int(batch), 1, *patch, device=dev) * 0.1).contiguous(memory_format=fmt)
+    y = (x + 0.01 * torch.randn_like(x)).contiguous(memory_format=fmt)
+    prec = resolve_precision(precision, dev)
+    ctx, scaler = autocast(dev, prec)
 
     def step() -> None:
         with ctx():
@@ -223,25 +238,32 @@ def time_training(
                 with torch.no_grad():
                     real = d(y).float()
                 loss = loss + 1e-3 * generator_adv_loss(real, d(fake).float())
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        backward(loss, opt, scaler)
         if d is not None:
             with ctx():
                 logits = d(torch.cat([y, fake.detach()])).float()
                 dl = discriminator_loss(logits[: y.shape[0]], logits[y.shape[0]:])
-            d_opt.zero_grad(set_to_none=True)
-            dl.backward()
-            d_opt.step()
+            backward(dl, d_opt, scaler)
+        if scaler is not None and scaler.is_enabled():
+            scaler.update()
 
     step()
     _sync(dev)
-    t0 = time.perf_counter()
-    for _ in range(max(1, int(steps))):
-        step()
-    _sync(dev)
-    sps = (time.perf_counter() - t0) / max(1, int(steps))
-    return {"seconds_per_step": sps, "voxels_per_s": x.numel() / sps, "device": device_name(dev)}
+    n = 0
+    with PeakMemory(dev) as mem:
+        t0 = time.perf_counter()
+        while n < max(1, int(steps)):
+            step()
+            n += 1
+            if max_seconds is not None and time.perf_counter() - t0 > max_seconds:
+                _sync(dev)
+                if time.perf_counter() - t0 > max_seconds:
+                    break
+        _sync(dev)
+        sps = (time.perf_counter() - t0) / n
+    return {"seconds_per_step": sps, "voxels_per_s": x.numel() / sps, "steps": n,
+            "peak_mb": mem.peak / 2**20 if np.isfinite(mem.peak) else math.nan, "device": device_name(dev),
+            "precision": prec}
 
 
 def table6(

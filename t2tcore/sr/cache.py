@@ -7,9 +7,10 @@ SR chapters use it so a rebuild does not retrain; the clinical chapter uses it f
 model.
 
 The key hashes: the config (:meth:`TrainConfig.to_dict`), the fingerprint of every thin series
-(:meth:`ThinSeries.fingerprint`, in order), the checkpoint format, and the source code of the
-modules that determine the weights (:mod:`t2tcore.sr` training code and models,
-:mod:`t2tcore.simulation`). Files are named ``<model>-<preset>-<method>-<key[:16]>.pt``; a JSON
+(:meth:`ThinSeries.fingerprint`, in order), the checkpoint format, the arithmetic the config's
+``precision`` means on the training device (:func:`t2tcore.sr.precision.resolve_precision`:
+bf16 and fp32 train different weights), and the source code of the modules that determine the
+weights (:mod:`t2tcore.sr` training code and models, :mod:`t2tcore.simulation`). Files are named ``<model>-<preset>-<method>-<key[:16]>.pt``; a JSON
 sidecar beside each says what it is. A file that cannot be read is trained again.
 """
 
@@ -30,7 +31,7 @@ __all__ = ["cache_key", "cache_path", "cached_model", "source_hash"]
 
 _PKG = Path(__file__).resolve().parent
 # Code whose change changes the trained weights.
-_SOURCES = ("config.py", "pairs.py", "train.py", "models")
+_SOURCES = ("config.py", "convergence.py", "pairs.py", "precision.py", "train.py", "models")
 
 
 def source_hash() -> str:
@@ -47,10 +48,16 @@ def source_hash() -> str:
     return h.hexdigest()
 
 
-def cache_key(config: TrainConfig, thin_series: Sequence[ThinSeries]) -> str:
-    """The hash naming one training (see the module docstring)."""
+def cache_key(config: TrainConfig, thin_series: Sequence[ThinSeries], device: Any = None) -> str:
+    """The hash naming one training on ``device`` (default: CUDA when available, else CPU; see the module docstring)."""
+    import torch
+
+    from t2tcore.sr.precision import resolve_precision
+
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     data = [s.fingerprint() for s in thin_series]
-    return config.key(data, FORMAT_VERSION, source_hash())
+    return config.key(data, FORMAT_VERSION, source_hash(), resolve_precision(config.precision, device))
 
 
 def cache_path(cache_dir: str | os.PathLike, config: TrainConfig, key: str) -> Path:
@@ -98,7 +105,7 @@ def cached_model(
     if init_state is not None and not config.init_from:
         raise ValueError("init_state given: set config.init_from to say where the weights come from")
     series = [ThinSeries.from_series(s) for s in thin_series]
-    key = cache_key(config, series)
+    key = cache_key(config, series, device)
     path = cache_path(cache_dir, config, key)
     if path.is_file() and not retrain:
         try:
@@ -114,7 +121,8 @@ def cached_model(
     from t2tcore.sr.checkpoint import save_checkpoint
 
     save_checkpoint(ckpt, path)
-    side = {k: ckpt[k] for k in ("model", "config", "simulation", "t2t_version", "created", "step", "seconds")}
+    side = {k: ckpt[k] for k in ("model", "config", "simulation", "t2t_version", "created", "step", "seconds",
+                                 "training")}
     side["data"] = {k: v for k, v in ckpt["data"].items()}
     side["cache_key"] = key
     tmp = path.with_suffix(".json.tmp")

@@ -13,7 +13,12 @@ A checkpoint is a ``torch.save`` dict read back with ``torch.load(..., weights_o
 * ``data``: every training/validation series (UID, patient, voxel fingerprint, role) and a
   fingerprint of them all;
 * ``config`` (:class:`~t2tcore.sr.config.TrainConfig` as data), ``step``, ``history`` (losses),
-  the optimiser states (to resume), and where it was trained (``device``, ``world_size``).
+  the optimiser states (to resume), and where it was trained (``device``, ``world_size``);
+* ``training``: what the run achieved (steps, ``best_step``, validation L2 of the untrained
+  model and of the best, their ratio, ``converged`` and a ``note`` saying why (not); written by
+  :func:`t2tcore.sr.train.train_model`), ``val_patch_losses`` (step -> L2 of every fixed
+  validation patch, what the convergence rule judged) and ``last_state_dict`` (the weights at
+  the last step, from which a resumed run continues; ``state_dict`` holds the best ones).
 
 :func:`save_checkpoint` writes all at once (a staging file committed by one rename).
 """
@@ -50,8 +55,16 @@ def make_checkpoint(
     device: str = "cpu",
     world_size: int = 1,
     seconds: float = 0.0,
+    state_dict: dict | None = None,
+    last_state_dict: dict | None = None,
+    training: dict | None = None,
+    val_patch_losses: dict | None = None,
 ) -> dict:
-    """The checkpoint dict of a (partly) trained model (see the module docstring)."""
+    """The checkpoint dict of a (partly) trained model (see the module docstring).
+
+    ``state_dict`` (default: ``model``'s weights) is what inference uses, e.g. the weights of
+    the best validation loss; ``last_state_dict`` the weights to resume from.
+    """
     from t2tcore.sr.models import preset_kwargs
 
     def cpu_state(m):
@@ -64,7 +77,8 @@ def make_checkpoint(
         "t2t_version": __version__,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "model": {"name": config.model, "preset": config.preset, "kwargs": preset_kwargs(config.model, config.preset)},
-        "state_dict": cpu_state(model),
+        "state_dict": cpu_state(model) if state_dict is None else state_dict,
+        "last_state_dict": last_state_dict,
         "discriminator": None if discriminator is None else cpu_state(discriminator),
         "optimizer": None if optimizer is None else optimizer.state_dict(),
         "d_optimizer": None if d_optimizer is None else d_optimizer.state_dict(),
@@ -77,6 +91,8 @@ def make_checkpoint(
         "device": str(device),
         "world_size": int(world_size),
         "seconds": float(seconds),
+        "training": training,
+        "val_patch_losses": val_patch_losses,
     }
 
 

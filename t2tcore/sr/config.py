@@ -164,6 +164,10 @@ def spec_min(spec: Any) -> float | None:
     return spec["range"][0]
 
 
+#: What a config stored without the newer fields meant (read by :meth:`TrainConfig.from_dict`).
+_LEGACY = {"schedule": "constant", "early_stop": False, "min_lr_ratio": 1.0}
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that defines one SR training run but the data.
@@ -187,11 +191,22 @@ class TrainConfig:
     batch : int
         Global batch size (patches per step, over all data-parallel processes).
     steps : int
-        Optimiser steps.
+        Step cap: optimiser steps at most (training stops earlier when it has converged and
+        ``early_stop`` is on; :mod:`t2tcore.sr.convergence`).
     lr : float
-        Adam learning rate (the paper: 1e-4).
+        Adam's peak learning rate (the paper: 1e-4).
+    schedule : {"cosine", "constant"}
+        Learning rate after the warm-up: a half cosine down to ``min_lr_ratio * lr`` at the
+        step cap, or constant (:func:`t2tcore.sr.convergence.lr_factor`).
+    warmup : int
+        Steps of linear learning-rate warm-up.
+    min_lr_ratio : float
+        Final learning rate of the cosine, relative to ``lr``.
     seed : int
         Seeds the initial weights, the patch stream and any thickness range draws.
+    val_seed : int
+        Seeds which patients are held out and the fixed validation patches (the same for every
+        ``seed``, so the runs of several seeds are judged on the same patches).
     adv_weight : float
         ESRGAN only: weight of the relativistic adversarial loss added to the L2 loss.
     body_fraction : float
@@ -207,6 +222,17 @@ class TrainConfig:
         Steps between validation losses (and at the last step).
     val_patches : int
         Fixed validation patches.
+    converge_tol, converge_window, converge_smooth : float, float, int
+        The convergence rule (:func:`t2tcore.sr.convergence.check`): converged when the
+        validation loss, smoothed over ``converge_smooth`` evaluations, improved by less than
+        ``converge_tol`` (with its noise) over the last ``converge_window`` of the steps.
+    min_steps : int
+        No early stop before this step.
+    early_stop : bool
+        Stop at the first evaluation that finds the run converged.
+    precision : {"auto", "fp32", "bf16"}
+        Arithmetic (:mod:`t2tcore.sr.precision`; "auto": bf16 where the device computes it
+        natively, else fp32).
     init_from : str, optional
         Key of the checkpoint the generator starts from (ESRGAN from an ESRResNet, as ESRGAN
         itself is trained); the weights are passed to the trainer, the key is recorded.
@@ -223,7 +249,11 @@ class TrainConfig:
     batch: int = 4
     steps: int = 200
     lr: float = 1e-4
+    schedule: str = "cosine"
+    warmup: int = 0
+    min_lr_ratio: float = 0.02
     seed: int = 0
+    val_seed: int = 0
     adv_weight: float = 1e-3
     body_fraction: float = 0.9
     flip: bool = True
@@ -231,6 +261,12 @@ class TrainConfig:
     n_val: int | None = None
     val_every: int = 50
     val_patches: int = 16
+    converge_tol: float = 0.02
+    converge_window: float = 0.25
+    converge_smooth: int = 3
+    min_steps: int = 0
+    early_stop: bool = True
+    precision: str = "auto"
     init_from: str | None = None
 
     def __post_init__(self) -> None:
@@ -254,11 +290,23 @@ class TrainConfig:
         if len(patch) != 3 or min(patch) < 4:
             raise ValueError(f"patch must be 3 sizes (z, y, x) of at least 4 voxels, got {self.patch!r}")
         object.__setattr__(self, "patch", patch)
-        for name in ("batch", "steps", "val_every", "val_patches"):
+        for name in ("batch", "steps", "val_every", "val_patches", "converge_smooth"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        for name in ("warmup", "min_steps"):
+            if int(getattr(self, name)) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise ValueError(f"lr must be > 0, got {self.lr!r}")
+        if self.schedule not in ("cosine", "constant"):
+            raise ValueError(f"schedule must be 'cosine' or 'constant', got {self.schedule!r}")
+        if not 0.0 <= self.min_lr_ratio <= 1.0:
+            raise ValueError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio!r}")
+        if not (self.converge_tol > 0 and 0.0 < self.converge_window < 1.0):
+            raise ValueError(f"need converge_tol > 0 and 0 < converge_window < 1, got {self.converge_tol!r}, "
+                             f"{self.converge_window!r}")
+        if self.precision not in ("auto", "fp32", "bf16"):
+            raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {self.precision!r}")
         if not 0.0 <= self.body_fraction <= 1.0:
             raise ValueError(f"body_fraction must be in [0, 1], got {self.body_fraction!r}")
         if self.adv_weight < 0:
@@ -284,7 +332,9 @@ class TrainConfig:
         extra = set(data) - known
         if extra:
             raise ValueError(f"unknown training config keys: {sorted(extra)}")
-        d = dict(data)
+        # configs written before the schedule and the convergence rule existed trained at a
+        # constant learning rate to the end
+        d = {**_LEGACY, **data} if "schedule" not in data else dict(data)
         if "scaling" in d and isinstance(d["scaling"], dict):
             d["scaling"] = Scaling(**d["scaling"])
         if "patch" in d:

@@ -10,6 +10,10 @@ window on each side, the halo's output discarded), so besides the input and the 
 one slab's buffers (MONAI's output and weight-count maps, at most ``max_slab_voxels`` voxels
 each) and one batch of windows' activations exist at a time, whatever the number of slices.
 
+Speed: windows are computed under ``torch.inference_mode``, on channels-last 3-D tensors, in
+the arithmetic ``precision`` asks for (:mod:`t2tcore.sr.precision`: bfloat16 autocast on CUDA
+and on CPUs that compute it natively, float32 elsewhere).
+
 Positions are in mm, volumes HU float32 (Z, Y, X).
 """
 
@@ -28,14 +32,22 @@ from t2tcore.simulation.simulate import n_thick_positions
 from t2tcore.sr.checkpoint import checkpoint_scaling, load_checkpoint, model_from_checkpoint
 from t2tcore.sr.errors import SRInputError
 from t2tcore.sr.pairs import to_thin_grid
+from t2tcore.sr.precision import autocast as precision_autocast
+from t2tcore.sr.precision import resolve_precision
 
-__all__ = ["DEFAULT_ROI", "apply_model", "check_thick", "predict", "thin_positions"]
+__all__ = ["DEFAULT_OVERLAP", "DEFAULT_ROI", "MAX_SLAB_VOXELS", "apply_model", "check_thick", "predict", "thin_positions"]
 
-#: Default sliding-window size (z, y, x) per preset, in voxels.
-DEFAULT_ROI = {"small": (64, 256, 256), "paper": (32, 160, 160)}
+#: Default sliding-window size (z, y, x) per preset, in voxels. ``small``: windows span a whole
+#: slice of up to 512 x 512 and overlap along z only, so little is computed twice (the earlier
+#: 64 x 256 x 256 windows with 25 % overlap in every direction computed a 512 x 512 x 200 volume
+#: about 6.75 times over, these about 2 times; benchmarks/bench_sr.py times both).
+DEFAULT_ROI = {"small": (32, 512, 512), "paper": (32, 160, 160)}
 
-#: Default slab size: output voxels per slab (64 slices of 512 x 512).
-MAX_SLAB_VOXELS = 64 * 512 * 512
+#: Default overlap of neighbouring windows (fraction of a window, every axis).
+DEFAULT_OVERLAP = 0.25
+
+#: Default slab size: output voxels per slab (128 slices of 512 x 512).
+MAX_SLAB_VOXELS = 128 * 512 * 512
 
 # Thick series may be this much (relative) thinner or thicker than the training thicknesses,
 # and spaced this much unlike the training intervals.
@@ -56,11 +68,12 @@ def predict(
     model,
     volume: np.ndarray,
     *,
-    roi: Sequence[int] = (64, 256, 256),
-    overlap: float = 0.25,
+    roi: Sequence[int] = DEFAULT_ROI["small"],
+    overlap: float = DEFAULT_OVERLAP,
     device: Any = None,
     sw_batch_size: int = 1,
     max_slab_voxels: int = MAX_SLAB_VOXELS,
+    precision: str = "auto",
     progress: bool = False,
 ) -> np.ndarray:
     """Run a model over a whole volume in blended overlapping windows.
@@ -82,6 +95,9 @@ def predict(
         Windows per forward pass.
     max_slab_voxels : int
         Output voxels per slab along z (memory bound; see the module docstring).
+    precision : {"auto", "fp32", "bf16"}
+        Arithmetic of the windows (:mod:`t2tcore.sr.precision`; "auto": bfloat16 autocast on
+        CUDA and on CPUs that compute it natively, float32 elsewhere). The output is float32.
     progress : bool
         A progress bar over slabs.
 
@@ -106,13 +122,10 @@ def predict(
     slab = max(win[0], int(max_slab_voxels) // plane)
     halo = 0 if slab >= vol.shape[0] else win[0] // 2
     out = np.empty_like(vol)
-    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
-                ) if dev.type == "cuda" else None
+    autocast, _ = precision_autocast(dev, resolve_precision(precision, dev))
 
     def run(x):
         x = x.contiguous(memory_format=torch.channels_last_3d)  # faster 3-D convolutions (oneDNN, cuDNN)
-        if autocast is None:
-            return model(x).contiguous()
         with autocast():
             return model(x).float().contiguous()
 
@@ -121,7 +134,7 @@ def predict(
     model.eval()
     model.to(memory_format=torch.channels_last_3d)
     try:
-        with torch.no_grad(), bar(total=len(starts), desc="SR inference", unit="slab", enabled=progress) as pbar:
+        with torch.inference_mode(), bar(total=len(starts), desc="SR inference", unit="slab", enabled=progress) as pbar:
             for z0 in starts:
                 z1 = min(vol.shape[0], z0 + slab)
                 a, b = max(0, z0 - halo), min(vol.shape[0], z1 + halo)
@@ -217,7 +230,8 @@ def apply_model(
     interval: float | None = None,
     device: Any = None,
     roi: Sequence[int] | None = None,
-    overlap: float = 0.25,
+    overlap: float = DEFAULT_OVERLAP,
+    precision: str = "auto",
     progress: bool = False,
     force: bool = False,
 ):
@@ -243,6 +257,8 @@ def apply_model(
         Window size (default :data:`DEFAULT_ROI` of the model's preset).
     overlap : float
         Window overlap.
+    precision : {"auto", "fp32", "bf16"}
+        Arithmetic (:func:`predict`).
     progress : bool
         Progress bar.
     force : bool
@@ -312,7 +328,7 @@ def apply_model(
     model = model_from_checkpoint(ckpt, device)
     x = scaling.forward(to_thin_grid(thick.volume, thick.positions, targets, outside="clamp"))
     y = predict(model, x, roi=roi or DEFAULT_ROI[ckpt["model"]["preset"]], overlap=overlap, device=device,
-                progress=progress)
+                precision=precision, progress=progress)
     del x
     vol = scaling.inverse(y)
     name = f"{ckpt['model']['name']}/{ckpt['model']['preset']}"

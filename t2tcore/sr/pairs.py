@@ -396,7 +396,9 @@ def make_pairs(thin: Sequence[ThinSeries], config: TrainConfig) -> list[PairVolu
     ds = realise(config.interval, n, config.seed, "interval") or [None] * n
     profile = ZProfile.from_dict(config.profile) if config.profile is not None else None
     return [
-        make_pair(s, config.method, t, d, profile=profile, sigma=config.sigma, patch=config.patch, seed=config.seed + i)
+        # the body-voxel subset (very large series only) is seeded by the series' index, not the
+        # config: a ThinSeries keeps it for every model trained on it, whatever trained first
+        make_pair(s, config.method, t, d, profile=profile, sigma=config.sigma, patch=config.patch, seed=i)
         for i, (s, t, d) in enumerate(zip(thin, ts, ds))
     ]
 

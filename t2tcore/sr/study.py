@@ -5,9 +5,10 @@
 2. :func:`read_training` — the thin training series.
 3. :func:`calibrate` — a slice profile fitted on one paired test patient (who then leaves
    the test set), for the ``calibrated`` training simulation.
-4. :func:`train_runs` — every (model, simulation) of the profile, from the cache or trained
+4. :func:`train_runs` — every (model, simulation, seed) of the profile, from the cache or trained
    (:func:`t2tcore.sr.cache.cached_model`); ESRGAN starts from the ESRResNet of the same
-   simulation when the profile says so.
+   simulation and seed when the profile says so; :func:`training_table` and
+   :func:`training_notes` — what each run did and whether it converged.
 5. :func:`evaluate` — every model and the linear-interpolation baseline on every test case
    (:func:`t2tcore.sr.evaluate.evaluate_case`), FID per kernel; :func:`figure_case` — the
    volumes of Fig. 6 (one case, all its slices).
@@ -49,6 +50,8 @@ __all__ = [
     "read_training",
     "resolve",
     "train_runs",
+    "training_notes",
+    "training_table",
 ]
 
 
@@ -135,10 +138,14 @@ def train_runs(
     device: Any = None,
     progress: bool = False,
 ) -> dict[str, dict]:
-    """Every (model, simulation) of ``settings``: label ``"<model>/<method>"`` -> checkpoint (cached or trained).
+    """Every (model, simulation, seed) of ``settings``: label ``"<model>/<method>/s<seed>"`` -> checkpoint.
 
-    The training pairs are simulated at ``thickness`` and ``interval`` (mm), by default the real
-    thick series' of ``dataset`` (:func:`t2tcore.sr.profiles.train_config`).
+    Checkpoints come from the cache or are trained now (:func:`t2tcore.sr.cache.cached_model`);
+    each one's ``config`` carries its seed, its ``training`` what the run achieved
+    (:func:`training_table`). ESRGAN seed ``k`` starts from ESRResNet seed ``k`` of the same
+    simulation when the profile says so (``gan_steps``). The training pairs are simulated at
+    ``thickness`` and ``interval`` (mm), by default the real thick series' of ``dataset``
+    (:func:`t2tcore.sr.profiles.train_config`).
     """
     from t2tcore.sr.cache import cached_model
 
@@ -146,13 +153,101 @@ def train_runs(
     for model, method in settings.runs():
         if method == "calibrated" and calibration is None:
             continue
-        base = out.get(f"esrresnet/{method}") if model == "esrgan" and settings.gan_steps is not None else None
-        cfg = train_config(settings, model, method, len(train), thickness=thickness, interval=interval, dataset=dataset,
-                           profile=calibration.profile if calibration else None,
-                           init_from=base["cache_key"] if base else None)
-        out[f"{model}/{method}"] = cached_model(cfg, train, cache_dir, init_state=base["state_dict"] if base else None,
-                                                device=device, progress=progress)
+        for seed in settings.seeds_for(model, method):
+            base = (out.get(f"esrresnet/{method}/s{seed}") if model == "esrgan" and settings.gan_steps is not None
+                    else None)
+            cfg = train_config(settings, model, method, len(train), thickness=thickness, interval=interval,
+                               dataset=dataset, profile=calibration.profile if calibration else None,
+                               init_from=base["cache_key"] if base else None, seed=seed)
+            out[f"{model}/{method}/s{seed}"] = cached_model(cfg, train, cache_dir,
+                                                            init_state=base["state_dict"] if base else None,
+                                                            device=device, progress=progress)
     return out
+
+
+#: Columns of :func:`training_table` (the first eleven are chapter 05's ``training_runs.csv`` contract).
+TRAINING_COLUMNS = ["model", "method", "seed", "steps", "best_step", "seconds", "val_l2_untrained", "val_l2_best",
+                    "val_ratio", "converged", "note", "cap", "val_ratio_se", "improvement", "noise", "lr", "batch",
+                    "patch", "precision", "init_from", "cached", "label"]
+
+
+def _legacy_training(c: dict) -> dict:
+    """The ``training`` summary of a checkpoint written before the convergence rule (from its history)."""
+    h = [e for e in c.get("history") or [] if e.get("val_loss") is not None and np.isfinite(e["val_loss"])]
+    first = h[0]["val_loss"] if h else float("nan")
+    best = min(h[1:], key=lambda e: e["val_loss"]) if len(h) > 1 else None
+    return {"steps": int(c["step"]), "cap": int(c["config"]["steps"]), "best_step": best["step"] if best else c["step"],
+            "val_l2_untrained": first, "val_l2_best": best["val_loss"] if best else float("nan"),
+            "val_ratio": best["val_loss"] / first if best and first > 0 else float("nan"), "val_ratio_se": float("nan"),
+            "converged": False, "convergence": {}, "precision": "fp32",
+            "note": "not judged: trained before the convergence rule (no per-patch validation losses)"}
+
+
+def training_table(checkpoints: dict[str, dict]) -> pd.DataFrame:
+    """One row per training run: what it did and whether it converged (chapter 05's ``training_runs.csv``).
+
+    Parameters
+    ----------
+    checkpoints : dict
+        Label -> checkpoint (:func:`train_runs`, or any :func:`t2tcore.sr.train.train_model` checkpoints).
+
+    Returns
+    -------
+    DataFrame
+        :data:`TRAINING_COLUMNS`: ``model, method, seed``; ``steps`` trained and the step ``cap``;
+        ``best_step`` (the weights kept: lowest validation L2); ``seconds`` of training (of the
+        run that made a cached model); ``val_l2_untrained`` (the untrained model's validation L2,
+        i.e. linear interpolation's, network units squared), ``val_l2_best``, ``val_ratio`` (best /
+        untrained; below 1 is better than linear interpolation) and ``val_ratio_se`` (its standard
+        error over the fixed validation patches); ``converged`` and ``note`` (why, or why not;
+        "WORSE than untrained" when the ratio is 1 or more); the last quarter's ``improvement`` and
+        its ``noise`` (:func:`t2tcore.sr.convergence.check`); ``lr, batch, patch, precision,
+        init_from`` (ESRGAN: the ESRResNet it started from, by label where known), ``cached``, ``label``.
+    """
+    keys = {c.get("cache_key"): k for k, c in checkpoints.items() if c.get("cache_key")}
+    rows = []
+    for label, c in checkpoints.items():
+        t = c.get("training") or _legacy_training(c)
+        cfg, conv = c["config"], t.get("convergence") or {}
+        init = cfg.get("init_from")
+        rows.append({
+            "model": c["model"]["name"], "method": c["simulation"]["method"], "seed": int(cfg.get("seed", 0)),
+            "steps": int(t["steps"]), "best_step": int(t["best_step"]), "seconds": float(c.get("seconds", np.nan)),
+            "val_l2_untrained": float(t["val_l2_untrained"]), "val_l2_best": float(t["val_l2_best"]),
+            "val_ratio": float(t["val_ratio"]), "converged": bool(t["converged"]), "note": t["note"],
+            "cap": int(t.get("cap", cfg["steps"])), "val_ratio_se": float(t.get("val_ratio_se", np.nan)),
+            "improvement": float(conv.get("improvement", np.nan)), "noise": float(conv.get("noise", np.nan)),
+            "lr": float(cfg["lr"]), "batch": int(cfg["batch"]), "patch": "×".join(map(str, cfg["patch"])),
+            "precision": t.get("precision", ""), "init_from": keys.get(init, init) if init else "",
+            "cached": bool(c.get("cached", False)), "label": label,
+        })
+    return pd.DataFrame(rows, columns=TRAINING_COLUMNS)
+
+
+def training_notes(table: pd.DataFrame) -> str:
+    """Markdown: one sentence per run of :func:`training_table`, converged or not and why, worst first.
+
+    Runs that ended worse than untrained on validation are named first and in bold.
+    """
+    if not len(table):
+        return "No training runs."
+    t = table.assign(worse_=table.val_ratio >= 1, order_=np.arange(len(table)))
+    t = t.sort_values(["worse_", "converged", "order_"], ascending=[False, True, True])
+    lines = []
+    for r in t.itertuples():
+        what = f"`{r.model}/{r.method}` seed {r.seed}"
+        state = "converged" if r.converged else "**did not converge**"
+        ratio = (f"validation L2 {r.val_ratio:.3f} × the untrained model's (± {r.val_ratio_se:.3f})"
+                 if np.isfinite(r.val_ratio) else "no validation loss")
+        line = (f"* {what}: {state} — {r.steps} of at most {r.cap} steps, best at step {r.best_step}, {ratio}; "
+                f"{r.note}.")
+        lines.append(line.replace("* ", "* **WORSE THAN UNTRAINED** ", 1) if r.worse_ else line)
+    n_conv, n = int(table.converged.sum()), len(table)
+    head = f"{n_conv} of {n} runs converged by the rule above"
+    worse = int((table.val_ratio >= 1).sum())
+    head += f"; {worse} ended worse than the untrained model (linear interpolation) on validation." if worse else \
+        "; none ended worse than the untrained model (linear interpolation) on validation."
+    return head + "\n\n" + "\n".join(lines)
 
 
 @dataclass

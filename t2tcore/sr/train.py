@@ -10,13 +10,23 @@ Reproducible: ``config.seed`` seeds the initial weights, and patch ``i`` of the 
 drawn by its own generator (:class:`~t2tcore.sr.pairs.PatchDataset`), so the same seed gives
 the same weights on CPU, a resumed run continues with exactly the patches an uninterrupted
 run would have used, and data-parallel processes split each global batch between them.
+Another seed changes both the initial weights and the patches; it does not change the
+validation patients or patches (``config.val_seed``), so several seeds are judged alike.
 
-Validation: whole patients are held out (:func:`~t2tcore.sr.pairs.split_patients`); the
-validation loss is the L2 loss on a fixed set of their patches, every ``config.val_every``
-steps and at the end.
+Validation and convergence: whole patients are held out (:func:`~t2tcore.sr.pairs.split_patients`);
+the validation loss is the L2 loss on a fixed set of their patches, every ``config.val_every``
+steps and at the end. The learning rate follows ``config.schedule`` (linear warm-up, then a
+cosine to the step cap), training stops early at the first evaluation that finds it converged
+(:mod:`t2tcore.sr.convergence`), and the weights of the lowest validation loss are the ones
+returned and stored (``best_step``). The checkpoint records the untrained model's validation
+loss (that of linear interpolation: the input itself, since every model starts as the
+identity), the best, whether and why (not) the run converged. A non-finite training loss stops
+the run at once with an :class:`~t2tcore.sr.errors.SRError` and writes nothing.
 
-Devices: CUDA with mixed precision (bfloat16 where supported, else float16 with a gradient
-scaler) when available, else CPU. **Data-parallel** training with ``torch.distributed``: run
+Devices and arithmetic: CUDA when available, else CPU; ``config.precision``
+(:mod:`t2tcore.sr.precision`): mixed precision on CUDA (bfloat16 where supported, else float16
+with a gradient scaler) and on CPUs that compute bfloat16 natively, float32 elsewhere;
+channels-last 3-D tensors throughout. **Data-parallel** training with ``torch.distributed``: run
 the same command under ``torchrun`` (e.g. ``torchrun --nproc_per_node=2 $(which t2t) sr
 train ...``): every process reads the data, takes its share of each global batch, and
 ``DistributedDataParallel`` averages the gradients (gloo on CPU, NCCL on CUDA); process 0
@@ -39,10 +49,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from t2tcore.sr import convergence
 from t2tcore.sr.checkpoint import checkpoint_config, load_checkpoint, make_checkpoint, save_checkpoint
 from t2tcore.sr.config import TrainConfig
-from t2tcore.sr.errors import CheckpointError, SRInputError
+from t2tcore.sr.errors import CheckpointError, SRError, SRInputError
 from t2tcore.sr.pairs import PatchDataset, ThinSeries, make_pairs, split_patients
+from t2tcore.sr.precision import autocast as precision_autocast
+from t2tcore.sr.precision import resolve_precision
 
 __all__ = ["TrainResult", "data_fingerprint", "train_model"]
 
@@ -58,7 +71,7 @@ class TrainResult:
     checkpoint : dict
         Its checkpoint (:mod:`t2tcore.sr.checkpoint`), also written to ``out`` when given.
     history : list of dict
-        ``step``, ``loss`` (mean training L2 since the last entry), ``val_loss``,
+        ``step``, ``loss`` (mean training L2 since the last entry), ``val_loss``, ``lr``,
         ``adv_loss``/``d_loss`` (ESRGAN), ``seconds``, ``voxels_per_s``.
     """
 
@@ -115,18 +128,6 @@ def _device(device: Any, local_rank: int):
     return dev
 
 
-def _autocast(dev):
-    import contextlib
-
-    import torch
-
-    if dev.type != "cuda":
-        return contextlib.nullcontext, None
-    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
-    return (lambda: torch.autocast("cuda", dtype=dtype)), scaler
-
-
 # --------------------------------------------------------------------------------------
 # Training
 # --------------------------------------------------------------------------------------
@@ -170,12 +171,14 @@ def _step(loss, opt, scaler) -> None:
         opt.step()
 
 
-def _check_finite_loss(loss, done_before: int, world: int, dev) -> None:
+def _check_finite_loss(loss, done_before: int, world: int, dev, what: str = "the model", lr: float | None = None,
+                       kind: str = "loss") -> None:
     """Stop training at the first loss that is NaN or infinite (on any process), before the
     step that would spread it into the weights and before any checkpoint of it."""
     import torch
 
-    bad = not math.isfinite(float(loss.detach()))
+    value = float(loss.detach()) if hasattr(loss, "detach") else float(loss)
+    bad = not math.isfinite(value)
     if world > 1:
         import torch.distributed as dist
 
@@ -183,26 +186,75 @@ def _check_finite_loss(loss, done_before: int, world: int, dev) -> None:
         dist.all_reduce(flag, op=dist.ReduceOp.MAX)
         bad = bool(flag.item() > 0)
     if bad:
-        raise SRInputError(f"training stopped at step {done_before + 1}: the loss is not finite, the diverged model "
-                           "is not saved (check the input for NaN or extreme values, or lower the learning rate)")
+        hint = f"lower the learning rate than {lr:g}" if lr is not None else "lower the learning rate"
+        raise SRInputError(f"training {what} diverged: the {kind} is {value} at step {done_before + 1}; nothing was "
+                           f"written (check the input for NaN or extreme values, or {hint})")
 
 
-def _val_loss(model, ds: PatchDataset | None, n: int, dev, autocast) -> float:
+class _Validation:
+    """The fixed validation patches (made once, kept on the device) and their per-patch L2."""
+
+    def __init__(self, ds: PatchDataset, n: int, dev, chunk: int = 16) -> None:
+        self.batches = [tuple(t.to(dev) for t in _batch(ds, range(a, min(n, a + chunk)))) for a in range(0, n, chunk)]
+        self.n = int(n)
+
+    def identity(self) -> np.ndarray:
+        """Per-patch L2 of the input itself: the untrained model's, i.e. linear interpolation's."""
+        return np.concatenate([((x - y) ** 2).flatten(1).mean(1).double().cpu().numpy() for x, y in self.batches])
+
+    def losses(self, model, autocast) -> np.ndarray:
+        import torch
+
+        model.eval()
+        out = []
+        with torch.inference_mode():
+            for x, y in self.batches:
+                with autocast():
+                    p = model(x)
+                out.append(((p.float() - y) ** 2).flatten(1).mean(1).double().cpu().numpy())
+        model.train()
+        return np.concatenate(out)
+
+
+def _state(m) -> dict:
+    m = getattr(m, "module", m)  # unwrap DistributedDataParallel
+    return {k: v.detach().to("cpu").clone() for k, v in m.state_dict().items()}
+
+
+def _rel_se(a: np.ndarray, ref: float) -> float:
+    return float(np.std(a, ddof=1) / math.sqrt(a.size) / ref) if a.size > 1 and ref > 0 else math.nan
+
+
+def _summary(config: TrainConfig, done: int, per_patch: dict, untrained: np.ndarray | None, best_step: int,
+             conv: convergence.Convergence, precision: str) -> dict:
+    """What the run achieved (the checkpoint's ``training``; :func:`t2tcore.sr.study.training_table` reads it)."""
+    if untrained is None or best_step not in per_patch:
+        return {"steps": done, "cap": config.steps, "best_step": done, "val_l2_untrained": math.nan,
+                "val_l2_best": math.nan, "val_ratio": math.nan, "val_ratio_se": math.nan, "val_se_rel": math.nan,
+                "converged": False, "convergence": conv.to_dict(), "precision": precision,
+                "note": "not converged: no validation patients, nothing to judge convergence on"}
+    best = np.asarray(per_patch[best_step])
+    u, b = float(untrained.mean()), float(best.mean())
+    return {"steps": done, "cap": config.steps, "best_step": best_step, "val_l2_untrained": u, "val_l2_best": b,
+            "val_ratio": b / u if u > 0 else math.nan, "val_ratio_se": _rel_se(best - untrained, u),
+            "val_se_rel": _rel_se(best, b),
+            "converged": bool(conv.converged and convergence.learned(u, b, config.converge_tol)),
+            "convergence": conv.to_dict(), "precision": precision,
+            "note": convergence.note(conv, steps=done, cap=config.steps, val_untrained=u, val_best=b,
+                                     tol=config.converge_tol)}
+
+
+def _stop_everywhere(code: int, dist_info: _Dist, dev) -> int:
+    """Process 0's decision after a validation (0 go on, 1 stop early, 2 the validation loss is not
+    finite), shared with every process."""
+    if dist_info.world <= 1:
+        return code
     import torch
+    import torch.distributed as dist
 
-    if ds is None:
-        return math.nan
-    model.eval()
-    total = 0.0
-    with torch.no_grad():
-        for start in range(0, n, 8):
-            x, y = _batch(ds, range(start, min(n, start + 8)))
-            x, y = x.to(dev), y.to(dev)
-            with autocast():
-                out = model(x)
-            total += float(((out.float() - y) ** 2).mean()) * x.shape[0]
-    model.train()
-    return total / n
+    flag = torch.tensor([int(code)], device=dev)
+    dist.broadcast(flag, 0)
+    return int(flag.item())
 
 
 def train_model(
@@ -223,7 +275,7 @@ def train_model(
     Parameters
     ----------
     config : TrainConfig
-        Model, simulation, effort and seeds.
+        Model, simulation, effort, schedule, convergence rule and seeds.
     thin_series : sequence of Series or ThinSeries
         The thin training series (:class:`t2tcore.io.Series`). Unless ``val_series`` is given,
         ``config.n_val`` whole patients of them are held out for the validation loss.
@@ -232,8 +284,9 @@ def train_model(
     out : path, optional
         Checkpoint file to write (at the end, and every ``checkpoint_every`` steps).
     resume : path or dict, optional
-        A checkpoint of this config and data to continue from (its step, weights and
-        optimiser states); ``config.steps`` may be larger than the checkpoint's.
+        A checkpoint of this config and data to continue from (its step, last weights,
+        optimiser states, best weights and validation losses); ``config.steps`` may be larger
+        than the checkpoint's (the cosine then follows the new cap).
     init_state : dict, optional
         Generator weights to start from (e.g. ESRGAN from a trained ESRResNet; record where
         they come from in ``config.init_from``).
@@ -250,6 +303,9 @@ def train_model(
     Returns
     -------
     TrainResult
+        The model and checkpoint hold the weights of the lowest validation loss (the last
+        weights when there is no validation set); ``checkpoint["training"]`` says what the run
+        achieved (steps, best step, validation L2 untrained and best, converged and why).
 
     Raises
     ------
@@ -258,6 +314,8 @@ def train_model(
         processes cannot split evenly.
     CheckpointError
         A ``resume`` checkpoint of other settings or other data.
+    SRError
+        A non-finite training loss (the run diverged); nothing is written.
     """
     import torch
 
@@ -273,7 +331,7 @@ def train_model(
         val = [ThinSeries.from_series(s) for s in val_series]
         everything, roles = train + val, ["train"] * len(train) + ["val"] * len(val)
     else:
-        _, va = split_patients([s.patient for s in train], config.n_val, config.seed)
+        _, va = split_patients([s.patient for s in train], config.n_val, config.val_seed)
         everything = train
         roles = ["val" if i in set(va) else "train" for i in range(len(train))]
     pairs = make_pairs(everything, config)
@@ -288,7 +346,8 @@ def train_model(
     if config.batch % dist_info.world:
         raise SRInputError(f"global batch {config.batch} cannot be split evenly over {dist_info.world} processes")
     local = config.batch // dist_info.world
-    autocast, scaler = _autocast(dev)
+    precision = resolve_precision(config.precision, dev)
+    autocast, scaler = precision_autocast(dev, precision)
 
     torch.manual_seed(config.seed)
     cl = torch.channels_last_3d
@@ -300,10 +359,12 @@ def train_model(
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     d_opt = torch.optim.Adam(disc.parameters(), lr=config.lr) if disc is not None else None
     start, history, seconds_before = 0, [], 0.0
+    per_patch: dict[int, list] = {}
+    best_step, best_state = 0, None
     if resume is not None:
         ck = load_checkpoint(resume, map_location="cpu")
         _check_resume(ck, config, fingerprint)
-        model.load_state_dict(ck["state_dict"])
+        model.load_state_dict(ck.get("last_state_dict") or ck["state_dict"])
         if ck.get("optimizer") is not None:
             opt.load_state_dict(ck["optimizer"])
         if disc is not None and ck.get("discriminator") is not None:
@@ -311,6 +372,9 @@ def train_model(
             if ck.get("d_optimizer") is not None:
                 d_opt.load_state_dict(ck["d_optimizer"])
         start, history, seconds_before = int(ck["step"]), list(ck.get("history", [])), float(ck.get("seconds", 0.0))
+        per_patch = {int(k): list(v) for k, v in (ck.get("val_patch_losses") or {}).items()}
+        best_step = int((ck.get("training") or {}).get("best_step", start))
+        best_state = {k: v.clone() for k, v in ck["state_dict"].items()}
 
     net, dnet = model, disc
     if dist_info.world > 1:
@@ -324,8 +388,11 @@ def train_model(
         dnet.train()
 
     ds = PatchDataset(train_pairs, config.patch, config.scaling, config.seed, config.body_fraction, config.flip)
-    vds = (PatchDataset(val_pairs, config.patch, config.scaling, config.seed + 1_000_003, config.body_fraction, False)
-           if val_pairs else None)
+    is_main = dist_info.rank == 0
+    vds = (PatchDataset(val_pairs, config.patch, config.scaling, config.val_seed + 1_000_003, config.body_fraction,
+                        False) if val_pairs else None)
+    vset = _Validation(vds, config.val_patches, dev) if vds is not None and is_main else None
+    untrained = vset.identity() if vset is not None else None
     voxels = config.batch * math.prod(config.patch)
     simulation = {
         "method": config.method,
@@ -337,25 +404,42 @@ def train_model(
         "thin_thickness_mm": float(np.median([s.thickness for s in everything])),
     }
     data = {"series": records, "fingerprint": fingerprint, "n_train": len(train_pairs), "n_val": len(val_pairs)}
+    rule = {"tol": config.converge_tol, "window": config.converge_window, "smooth": config.converge_smooth,
+            "min_steps": config.min_steps}
+    conv = convergence.check(per_patch, **rule) if per_patch else convergence.Convergence()
 
     def checkpoint(step: int) -> dict:
+        last = _state(model)
+        keep = best_state if best_state is not None and vset is not None else last
         return make_checkpoint(
             config, model, simulation=simulation, data=data, step=step, history=history, discriminator=disc,
             optimizer=opt, d_optimizer=d_opt, device=str(dev), world_size=dist_info.world,
-            seconds=seconds_before + time.perf_counter() - t_start,
+            seconds=seconds_before + time.perf_counter() - t_start, state_dict=keep, last_state_dict=last,
+            training=_summary(config, step, per_patch, untrained, best_step if vset is not None else step, conv,
+                              precision),
+            val_patch_losses={str(k): [float(x) for x in v] for k, v in per_patch.items()},
         )
 
     last = config.steps if stop_after is None else min(config.steps, int(stop_after))
-    if start == 0 and dist_info.rank == 0:  # the untrained model: the linear-interpolation baseline
-        history.append({"step": 0, "loss": math.nan, "val_loss": _val_loss(model, vds, config.val_patches, dev, autocast),
+    if start == 0 and vset is not None:  # the starting model (untrained: the linear-interpolation baseline)
+        per_patch[0] = vset.losses(model, autocast).tolist()
+        history.append({"step": 0, "loss": math.nan, "val_loss": float(np.mean(per_patch[0])), "lr": math.nan,
                         "seconds": 0.0, "voxels_per_s": math.nan})
-    is_main = dist_info.rank == 0
+    elif start == 0 and is_main:
+        history.append({"step": 0, "loss": math.nan, "val_loss": math.nan, "lr": math.nan, "seconds": 0.0,
+                        "voxels_per_s": math.nan})
     sums = {"loss": 0.0, "adv_loss": 0.0, "d_loss": 0.0, "n": 0}
     t_log = time.perf_counter()
     pbar = bar(total=config.steps, initial=start, desc=f"train {config.describe()}", unit="step",
                enabled=progress and is_main)
+    done = start
     try:
         for step in range(start, last):
+            lr = config.lr * convergence.lr_factor(step, config.steps, schedule=config.schedule, warmup=config.warmup,
+                                                   min_lr_ratio=config.min_lr_ratio)
+            for o in (opt, d_opt):
+                for g in (o.param_groups if o is not None else ()):
+                    g["lr"] = lr
             first = step * config.batch + dist_info.rank * local
             x, y = _batch(ds, range(first, first + local))
             x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
@@ -368,7 +452,7 @@ def train_model(
                         real_logits = dnet(y).float()
                     adv = generator_adv_loss(real_logits, dnet(fake).float())
                     total = loss + config.adv_weight * adv
-            _check_finite_loss(total, done_before=step, world=dist_info.world, dev=dev)
+            _check_finite_loss(total, done_before=step, world=dist_info.world, dev=dev, what=config.describe(), lr=config.lr)
             _step(total, opt, scaler)
             if dnet is not None:
                 with autocast():  # one forward of real and fake together (one DDP reduction)
@@ -386,10 +470,19 @@ def train_model(
                 dt = max(time.perf_counter() - t_log, 1e-9)
                 pbar.set_postfix(loss=f"{sums['loss'] / sums['n']:.3g}", vox_s=f"{voxels * sums['n'] / dt:.3g}")
                 pbar.update(1)
+            stop, diverged = False, False
             if done % config.val_every == 0 or done == config.steps or done == last:
                 dt = time.perf_counter() - t_log
-                entry = {"step": done, "loss": sums["loss"] / sums["n"],
-                         "val_loss": _val_loss(model, vds, config.val_patches, dev, autocast) if is_main else math.nan,
+                val_loss = math.nan
+                if vset is not None:
+                    per_patch[done] = vset.losses(model, autocast).tolist()
+                    val_loss = float(np.mean(per_patch[done]))
+                    diverged = not math.isfinite(val_loss)
+                    if best_state is None or val_loss < float(np.mean(per_patch[best_step])) or best_step == 0:
+                        best_step, best_state = done, _state(model)
+                    conv = convergence.check(per_patch, **rule)
+                    stop = config.early_stop and conv.converged
+                entry = {"step": done, "loss": sums["loss"] / sums["n"], "val_loss": val_loss, "lr": lr,
                          "seconds": seconds_before + time.perf_counter() - t_start,
                          "voxels_per_s": voxels * sums["n"] / max(dt, 1e-9)}
                 if dnet is not None:
@@ -397,11 +490,18 @@ def train_model(
                 history.append(entry)
                 sums = {"loss": 0.0, "adv_loss": 0.0, "d_loss": 0.0, "n": 0}
                 t_log = time.perf_counter()
+                code = _stop_everywhere(2 if diverged else int(stop), dist_info, dev)
+                if code == 2:
+                    raise SRInputError(f"training {config.describe()} diverged: the validation loss is not finite at "
+                                       f"step {done}; nothing was written (lower the learning rate than {config.lr:g})")
+                stop = bool(code)
             if out is not None and is_main and checkpoint_every and done % checkpoint_every == 0 and done < last:
                 save_checkpoint(checkpoint(done), out)
+            if stop:
+                break
     finally:
         pbar.close()
-    ckpt = checkpoint(last)
+    ckpt = checkpoint(done)
     if out is not None and is_main:
         save_checkpoint(ckpt, out)
         ckpt["path"] = str(Path(out))
@@ -409,4 +509,5 @@ def train_model(
         import torch.distributed as dist
 
         dist.destroy_process_group()
+    model.load_state_dict(ckpt["state_dict"])
     return TrainResult(model.to("cpu").eval(), ckpt, history)

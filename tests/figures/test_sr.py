@@ -37,6 +37,20 @@ def test_training_curves_are_relative_to_the_untrained_model():
     np.testing.assert_allclose(y, [1.0, 0.5, 0.25])
 
 
+def test_training_curves_per_model_against_linear_interpolation_with_best_and_not_converged():
+    h = {"vdsr/proposed/s0": [{"step": 0, "val_loss": 2.0}, {"step": 10, "val_loss": 1.0}, {"step": 20, "val_loss": 1.2}],
+         "vdsr/average/s1": [{"step": 0, "val_loss": 2.0}, {"step": 10, "val_loss": 1.5}],
+         "esrgan/proposed/s0": [{"step": 0, "val_loss": 1.0}, {"step": 5, "val_loss": 0.9}]}
+    fig = fsr.training_curves(h, untrained={"esrgan/proposed/s0": 2.0}, best_steps={"vdsr/proposed/s0": 10},
+                              converged={"vdsr/proposed/s0": True, "vdsr/average/s1": False, "esrgan/proposed/s0": True})
+    assert len(fig.axes) == 2 and [a.get_title() for a in fig.axes] == ["vdsr", "esrgan"]
+    _, y = line_xy(fig, "val:esrgan/proposed/s0")
+    np.testing.assert_allclose(y, [0.5, 0.45])  # against the untrained model given, not the ESRResNet it started from
+    x, y = line_xy(fig, "best:vdsr/proposed/s0")
+    assert list(x) == [10] and list(y) == [0.5]
+    assert artists(fig, "notconv:vdsr/average/s1") and not artists(fig, "notconv:vdsr/proposed/s0")
+
+
 def test_gains_and_table6_bars():
     verdict = pd.DataFrame({"kernel": ["B30", "B30", "D45"], "model": ["vdsr", "vdsr", "vdsr"],
                             "method": ["proposed", "average", "proposed"], "mean_diff_psnr": [0.5, -0.2, 0.1],

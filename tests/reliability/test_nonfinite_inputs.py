@@ -47,7 +47,7 @@ def test_training_stops_at_the_first_loss_that_is_not_finite(tmp_path, capsys):
     huge = huge.derive(huge.volume * 1e22, huge.positions, thickness=1.0, interval=0.8, description="huge")
     paths = [write_series(huge, tmp_path / f"huge{i}.nii.gz") for i in range(2)]
     line = error_line(capsys, main(["sr", "train", *map(str, paths), "--out", str(tmp_path / "m.pt"), *_SR]))
-    assert "training stopped at step 1: the loss is not finite" in line
+    assert "diverged: the loss is inf at step 1; nothing was written" in line
     assert not (tmp_path / "m.pt").exists() and not list(tmp_path.glob(".m.pt*"))
 
 

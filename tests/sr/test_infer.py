@@ -43,6 +43,19 @@ def test_windows_and_slabs_match_whole_volume(name):
         assert d.mean() < 0.1 * res.mean()
 
 
+@pytest.mark.parametrize("name", ["vdsr", "unet", "esrresnet"])
+def test_default_windows_match_whole_volume(name):
+    """The default tiling (whole slices, overlap along z, slabs) against one pass over the whole volume."""
+    m = _random_model(name)
+    vol = (np.random.default_rng(1).normal(size=(88, 48, 40)) * 0.1).astype(np.float32)
+    with torch.no_grad():
+        pad = [(0, (-n) % q) for n, q in zip(vol.shape, m.size_multiple)]
+        whole = m(torch.from_numpy(np.pad(vol, pad, mode="edge"))[None, None])[0, 0].numpy()[:88, :48, :40]
+    out = predict(m, vol, max_slab_voxels=36 * 48 * 40)  # three slabs of windows 32 deep
+    res, d = np.abs(whole - vol), np.abs(out - whole)
+    assert np.median(d) < 0.01 * np.median(res) and d.mean() < 0.05 * res.mean(), (np.median(d), d.mean(), res.mean())
+
+
 def test_thin_positions_follow_algorithm_1():
     np.testing.assert_allclose(thin_positions([10.0, 12.0, 14.0], 0.8), 10.0 + 0.8 * np.arange(6))
 

@@ -1,4 +1,5 @@
 import pytest
+import torch
 
 from t2tcore.io import write_series
 from t2tcore.data import series_dir, training_series_dir
@@ -30,18 +31,31 @@ def test_the_chapter_05_pipeline_end_to_end(cohort, tmp_path):
     train = study.read_training(cohort)
     assert [s.patient for s in train] == ["V501", "V502", "V503"]
     ckpts = study.train_runs(S, train, tmp_path / "models", calibration=cal)
-    assert set(ckpts) == {"vdsr/proposed", "vdsr/average", "vdsr/placed_average", "vdsr/calibrated",
-                          "esrresnet/proposed", "esrresnet/average", "esrgan/proposed", "esrgan/average"}
-    assert ckpts["esrgan/proposed"]["config"]["init_from"] == ckpts["esrresnet/proposed"]["cache_key"]
-    assert ckpts["vdsr/calibrated"]["simulation"]["profile"] == cal.profile
+    assert set(ckpts) == {"vdsr/proposed/s0", "vdsr/average/s0", "vdsr/placed_average/s0", "vdsr/calibrated/s0",
+                          "vdsr/proposed/s1", "vdsr/average/s1", "vdsr/placed_average/s1", "vdsr/calibrated/s1",
+                          "esrresnet/proposed/s0", "esrresnet/average/s0", "esrgan/proposed/s0", "esrgan/average/s0"}
+    assert ckpts["esrgan/proposed/s0"]["config"]["init_from"] == ckpts["esrresnet/proposed/s0"]["cache_key"]
+    assert ckpts["vdsr/calibrated/s0"]["simulation"]["profile"] == cal.profile
+    assert ckpts["vdsr/proposed/s1"]["config"]["seed"] == 1
+    assert not all(torch.equal(v, ckpts["vdsr/proposed/s1"]["state_dict"][k])
+                   for k, v in ckpts["vdsr/proposed/s0"]["state_dict"].items())
+    table = study.training_table(ckpts)
+    assert list(table.columns[:11]) == ["model", "method", "seed", "steps", "best_step", "seconds", "val_l2_untrained",
+                                        "val_l2_best", "val_ratio", "converged", "note"]
+    assert len(table) == len(ckpts) and set(table.seed) == {0, 1} and (table.steps == 1).all()
+    row = table.set_index("label").loc["esrgan/proposed/s0"]
+    assert row.init_from == "esrresnet/proposed/s0" and row.val_l2_untrained == pytest.approx(
+        table.set_index("label").loc["esrresnet/proposed/s0", "val_l2_untrained"])
+    text = study.training_notes(table)
+    assert text.count("\n* ") == len(table) and "did not converge" in text
     again = study.train_runs(S, train, tmp_path / "models", calibration=cal)
     assert all(c["cached"] for c in again.values())
     res = study.evaluate(cases, ckpts, S)
     df = res.metrics
     assert set(df.label) == set(ckpts) | {"linear"} and set(df.patient) == {"V002"}
     assert len(df) == (len(ckpts) + 1) * 2 and (df.n_slices == 8).all()
-    fig = study.figure_case(cases[0], {k: ckpts[k] for k in ("esrgan/average", "esrgan/proposed")}, S)
-    assert set(fig["volumes"]) == {"thin", "linear", "esrgan/average", "esrgan/proposed"}
+    fig = study.figure_case(cases[0], {k: ckpts[k] for k in ("esrgan/average/s0", "esrgan/proposed/s0")}, S)
+    assert set(fig["volumes"]) == {"thin", "linear", "esrgan/average/s0", "esrgan/proposed/s0"}
     assert fig["volumes"]["thin"].shape[0] > 8 and fig["case"] == ("V002", "B30", "full")
     text = study.findings(df)
     assert "SR against no network" in text and "Proposed vs naive" in text and "Ablation (vdsr, HU)" in text
@@ -53,7 +67,7 @@ def test_the_chapter_05_pipeline_on_rplhr_ct(rplhr_tree, tmp_path):
     from t2tcore.sr.pairs import group_size
 
     S = chapter_settings("smoke", models=("vdsr",), methods=("proposed", "average"), ablation_models=("vdsr",),
-                         ablation_methods=("calibrated",), steps=1, batch=1, patch=(8, 16, 16), val_patches=1,
+                         ablation_methods=("calibrated",), seeds={"vdsr": (0,)}, steps=1, batch=1, patch=(8, 16, 16), val_patches=1,
                          eval_slices=8, eval_margin_px=2, eval_halo=2)
     cases = datasets.test_cases(rplhr_tree, "rplhr_ct")
     cal = study.calibrate(cases, dataset="rplhr_ct")  # the data set's group, 5 mm every 5 mm
@@ -62,11 +76,11 @@ def test_the_chapter_05_pipeline_on_rplhr_ct(rplhr_tree, tmp_path):
     cases = [c for c in cases if c.patient != cal.patient]
     train = study.read_training(rplhr_tree, "rplhr_ct")
     ckpts = study.train_runs(S, train, tmp_path / "models", calibration=cal, dataset="rplhr_ct")
-    assert set(ckpts) == {"vdsr/proposed", "vdsr/average", "vdsr/calibrated"}
+    assert set(ckpts) == {"vdsr/proposed/s0", "vdsr/average/s0", "vdsr/calibrated/s0"}
     for label, c in ckpts.items():
         sim = c["simulation"]
         assert set(sim["thickness"]) == {5.0} and sim["thin_thickness_mm"] == 1.0
-        assert set(sim["interval"]) == ({None} if label == "vdsr/average" else {5.0})
+        assert set(sim["interval"]) == ({None} if label.startswith("vdsr/average") else {5.0})
         assert c["data"]["n_train"] == 1 and c["data"]["n_val"] == 1  # one training case held out
     assert group_size(5.0, train[0].thickness) == 5  # what `average` averages
     res = study.evaluate(cases, ckpts, S)

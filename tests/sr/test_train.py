@@ -131,3 +131,65 @@ def test_torchrun_two_gloo_processes_train_what_one_process_trains(thins, tmp_pa
         torch.testing.assert_close(ddp["state_dict"][k], v, rtol=1e-4, atol=1e-6)
     # and the weights did move, by more than the tolerance
     assert (one.checkpoint["state_dict"]["head.conv.weight"].abs().max() > 1e-4)
+
+
+def test_training_summary_best_weights_and_untrained_baseline(thins, tmp_path):
+    cfg = CFG.replace(steps=6, val_every=2, val_patches=3, early_stop=False)
+    r = train_model(cfg, thins, out=tmp_path / "m.pt", progress=False)
+    ck = load_checkpoint(tmp_path / "m.pt")
+    t = ck["training"]
+    per = {int(k): np.mean(v) for k, v in ck["val_patch_losses"].items()}
+    assert sorted(per) == [0, 2, 4, 6] and len(ck["val_patch_losses"]["2"]) == 3
+    # the untrained model is the identity: its loss is step 0's, and the kept weights are the best trained ones
+    assert t["val_l2_untrained"] == pytest.approx(per[0], rel=1e-6)
+    best = min((s for s in per if s > 0), key=per.get)
+    assert t["best_step"] == best and t["val_l2_best"] == pytest.approx(per[best])
+    assert t["val_ratio"] == pytest.approx(per[best] / per[0])
+    assert t["steps"] == 6 and t["cap"] == 6 and t["converged"] is False and "step cap 6 reached" in t["note"]
+    assert ck["last_state_dict"] is not None
+    if best != 6:
+        assert not _equal(ck["state_dict"], ck["last_state_dict"])
+    x = torch.randn(1, 1, 8, 16, 16)
+    with torch.no_grad():
+        assert torch.allclose(model_from_checkpoint(ck)(x), r.model(x), atol=1e-6)  # returned = kept weights
+    assert all(np.isfinite(e["lr"]) for e in r.history[1:])
+
+
+def test_early_stop_when_converged(thins):
+    # lr 0: nothing changes, the loss is flat from the first evaluation on, so the run converges as soon as the
+    # rule can judge it: 3 evaluations after the reference step, at step s with s0 <= 0.75 s
+    cfg = CFG.replace(steps=100, lr=1e-12, val_every=2, val_patches=4, min_steps=0)
+    r = train_model(cfg, thins, progress=False)
+    t = r.checkpoint["training"]
+    assert t["convergence"]["converged"] and t["steps"] < 100
+    # flat, but flat at the untrained model's loss: not counted as converged, and the note says why
+    assert not t["converged"] and "did not learn" in t["note"]
+    assert r.checkpoint["step"] == t["steps"] == r.history[-1]["step"]
+    off = train_model(cfg.replace(steps=12, early_stop=False), thins, progress=False)
+    assert off.checkpoint["step"] == 12
+
+
+def test_esrgan_untrained_loss_is_linear_interpolation_not_its_start(thins):
+    base = train_model(CFG.replace(model="esrresnet", steps=4, val_every=2), thins, progress=False)
+    g = train_model(CFG.replace(model="esrgan", steps=2, init_from="k", val_every=2), thins,
+                    init_state=base.checkpoint["state_dict"], progress=False)
+    assert g.checkpoint["training"]["val_l2_untrained"] == pytest.approx(base.checkpoint["training"]["val_l2_untrained"])
+    assert g.history[0]["val_loss"] == pytest.approx(base.checkpoint["training"]["val_l2_best"], rel=1e-5)
+
+
+def test_a_non_finite_loss_stops_with_one_error_and_writes_nothing(thins, tmp_path):
+    from t2tcore.sr.errors import SRError
+
+    # Adam's first step moves every weight by about lr: 1e30 makes the next forward pass overflow
+    with pytest.raises(SRError, match=r"diverged: the loss is (nan|inf) at step [23]; nothing was written"):
+        train_model(CFG.replace(lr=1e30, steps=3, val_every=1), thins, out=tmp_path / "x.pt", progress=False)
+    assert not list(tmp_path.iterdir())
+
+
+def test_seed_changes_weights_and_patches_not_the_validation(thins):
+    a = train_model(CFG, thins, progress=False)
+    b = train_model(CFG.replace(seed=7), thins, progress=False)
+    roles = lambda r: [(s["patient"], s["role"]) for s in r.checkpoint["data"]["series"]]  # noqa: E731
+    assert roles(a) == roles(b)
+    assert a.checkpoint["training"]["val_l2_untrained"] == b.checkpoint["training"]["val_l2_untrained"]
+    assert a.checkpoint["config"]["seed"] == 0 and b.checkpoint["config"]["seed"] == 7
