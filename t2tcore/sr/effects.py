@@ -239,7 +239,7 @@ def convention_rule(eff: pd.DataFrame) -> pd.DataFrame:
         row = dict(zip(keys + ["region"], key))
         row.update({f"verdict_{c}": v for c, v in by.items()})
         kinds = set(by.values())
-        not_conv = [r for r in g.reason if r.startswith("not converged")]
+        not_conv = [r for r in g.reason.fillna("").astype(str) if r.startswith("not converged")]
         if len(kinds) == 1:
             answer = kinds.pop()
             reason = (not_conv[0] if not_conv else

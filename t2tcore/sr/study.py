@@ -50,12 +50,14 @@ __all__ = [
     "dataset_notes",
     "evaluate",
     "fid_note",
+    "fig_labels",
     "figure_case",
     "findings",
     "read_training",
     "resolve",
     "slice_profiles",
     "train_runs",
+    "z_table",
 ]
 
 
@@ -242,8 +244,8 @@ def slice_profiles(case: TestCase, checkpoints: dict[str, dict], *, n_offsets: i
 
     Returns
     -------
-    (table, profiles, spec)
-        :func:`t2tcore.sr.slice_profile.measure_profiles` and the measurement's settings.
+    (table, profiles, what)
+        :func:`t2tcore.sr.slice_profile.measure_profiles` and the measurement's settings in words.
     """
     from t2tcore.sr.slice_profile import measure_profiles, scan_disk
 
@@ -254,7 +256,31 @@ def slice_profiles(case: TestCase, checkpoints: dict[str, dict], *, n_offsets: i
 
     scans = scan_disk(thin=grid(thin), thick=grid(thick), n_offsets=n_offsets, progress=progress)
     table, profiles = measure_profiles(ev.load_models(checkpoints, device or "cpu"), scans, device=device)
-    return table, profiles, scans.spec
+    sp = scans.spec
+    what = (f"a {sp['disk_mm']:g} mm disk of {sp['disk_hu']:+g} HU in water, helix {sp['rows']} at pitch {sp['pitch']:g}, "
+            f"thin {sp['thin'][0]:g}/{sp['thin'][1]:g} mm and thick {sp['thick'][0]:g}/{sp['thick'][1]:g} mm, "
+            f"{sp['kernel']}, {sp['n_offsets']} shifts of the slice grids, pixel {sp['pixel_mm']:.2f} mm")
+    return table, profiles, what
+
+
+def fig_labels(checkpoints: dict, model: str,
+               methods: Sequence[str] = ("average", "placed_average", "proposed", "calibrated")) -> list[str]:
+    """The checkpoint labels of ``model`` for Fig. 6, one per method in ``methods`` order (its lowest seed)."""
+    from t2tcore.sr.effects import split_label
+
+    out = []
+    for m in methods:
+        hits = sorted((split_label(k)[2], k) for k in checkpoints if split_label(k)[:2] == (model, m))
+        if hits:
+            out.append(hits[0][1])
+    return out
+
+
+def z_table(metrics: pd.DataFrame) -> pd.DataFrame:
+    """One row per case and label: the edge displacement along z (``z_displacement_mm``, ``z_abs_displacement_mm``, ``z_edges``)."""
+    cols = ["patient", "kernel", "dose", "label", "model", "method", "seed", "z_displacement_mm",
+            "z_abs_displacement_mm", "z_edges"]
+    return metrics.drop_duplicates(["patient", "kernel", "dose", "label"])[[c for c in cols if c in metrics.columns]]
 
 
 def fid_note(settings: ChapterSettings, n_volumes: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -39,3 +40,9 @@ def test_sr_runs_table(study):
     assert runs.loc["SR proposed", "thicknesses mm"] == "1.5, 2, 2.5, 3"
     h = res.models["SR proposed"]["history"]
     assert runs.loc["SR proposed", "val L2 / untrained"] == pytest.approx(h[-1]["val_loss"] / h[0]["val_loss"], nan_ok=True)
+
+
+def test_true_survival_model_is_read_back_from_the_manifest(tiny_cohort):
+    m = report.true_survival_model(tiny_cohort["root"])
+    tm = report.true_model_table(tiny_cohort["root"])
+    assert m is not None and float(np.exp(m.beta)) == pytest.approx(float(tm.loc["survival: hazard_ratio_per_sd", "value"]))
