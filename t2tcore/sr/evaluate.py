@@ -223,27 +223,25 @@ def load_models(checkpoints: Mapping[str, Any], device: Any = "cpu") -> list[Loa
     return out
 
 
-def _score(ref, vol, masks, scaled, conventions, ssim_modes) -> list[dict]:
-    """Rows (convention x region) of one output: :func:`t2tcore.evaluation.regions.region_scores`."""
+def _score(scorer, ref, vol, conventions, ssim_modes) -> list[dict]:
+    """Rows (convention x region) of one output: :class:`t2tcore.evaluation.regions.CaseScorer`."""
     from t2tcore.evaluation.metrics import ssim
-    from t2tcore.evaluation.regions import convention_scale, region_scores
+    from t2tcore.evaluation.regions import convention_scale
 
-    rows = []
-    for c in conventions:
-        sc = region_scores(ref, vol, masks, c, ssim="2d" in ssim_modes, scaled_reference=scaled[c])
-        extra = {}
+    rows = scorer.score(vol)
+    for row in rows:
+        c = row["convention"]
+        if "2d" not in ssim_modes:
+            row.pop("ssim_2d", None)
+        row["rmse_unit"] = "HU" if c == "hu" else "[-1,1] scale"
         if "3d" in ssim_modes:  # one 3-D SSIM, on the convention's Table IV region (paper profile only)
             reg = DEFAULT_REGION.get(c, "all")
-            _, ts, r = convention_scale(vol, c)
-            extra = {reg: ssim(scaled[c][1], ts, r, mode="3d", mask=None if reg == "all" else masks[reg])}
-        for reg, v in sc.items():
-            row = {"convention": c, "region": reg, **v}
-            if "2d" not in ssim_modes:
-                row.pop("ssim_2d", None)
-            if "3d" in ssim_modes:
-                row["ssim_3d"] = extra.get(reg, float("nan"))
-            row["rmse_unit"] = "HU" if c == "hu" else "[-1,1] scale"
-            rows.append(row)
+            if row["region"] == reg:
+                _, rs, r = convention_scale(ref, c)
+                _, ts, _ = convention_scale(vol, c)
+                row["ssim_3d"] = ssim(rs, ts, r, mode="3d", mask=None if reg == "all" else scorer.masks[reg])
+            else:
+                row["ssim_3d"] = float("nan")
     return rows
 
 
@@ -304,7 +302,7 @@ def evaluate_case(
         ``keep``): ``"thin"``, ``"linear"`` and each label -> (z, y, x) HU;
         ``"positions"``: the scored slices' positions (mm); ``"voxels"``: region -> voxels.
     """
-    from t2tcore.evaluation.regions import REGIONS, convention_scale, region_masks, z_displacement
+    from t2tcore.evaluation.regions import REGIONS, CaseScorer, z_displacement
 
     pos_in = thin.positions[region.z_in]
     inp = to_thin_grid(thick.volume, thick.positions, pos_in, outside="clamp")[:, region.y, region.x]
@@ -314,13 +312,12 @@ def evaluate_case(
     dz = float(np.median(np.diff(pos))) if pos.size > 1 else float(thin.spacing)
     wanted = list(REGIONS) if regions is None else list(regions)
     wanted += [r for r in (DEFAULT_REGION.get(c, "all") for c in conventions) if r not in wanted]
-    masks = region_masks(ref, (dz, *thin.pixel_spacing))
-    body = masks["body"]
-    masks = {k: v for k, v in masks.items() if k in wanted}
-    scaled = {c: convention_scale(ref, c) for c in conventions}
+    scorer = CaseScorer(ref, (dz, *thin.pixel_spacing), conventions, [r for r in REGIONS if r in wanted],
+                        ssim="2d" in ssim_modes)
+    body = scorer.masks["body"]
     pick = (np.unique(np.round(np.linspace(0, ref.shape[0] - 1, min(int(fid_slices), ref.shape[0]))).astype(int))
             if fid_slices else None)
-    extra: dict = {"positions": pos, "voxels": {k: int(v.sum()) for k, v in masks.items()}}
+    extra: dict = {"positions": pos, "voxels": {k: int(scorer.masks[k].sum()) for k in scorer.regions}}
     if pick is not None:
         extra["fid"] = {"reference": ref[pick]}
     if keep:
@@ -340,7 +337,7 @@ def evaluate_case(
             zd = z_displacement(ref, vol, dz, body=body)
             head.update(z_displacement_mm=zd["z_displacement_mm"], z_abs_displacement_mm=zd["z_abs_displacement_mm"],
                         z_edges=zd["z_edges"])
-        rows += [{**head, **r} for r in _score(ref, vol, masks, scaled, conventions, ssim_modes)]
+        rows += [{**head, **r} for r in _score(scorer, ref, vol, conventions, ssim_modes)]
         if pick is not None:
             extra["fid"][label] = vol[pick]
         if keep:

@@ -122,3 +122,22 @@ def test_z_displacement_of_a_symmetric_blur_is_zero_and_without_edges_nan():
     assert none["z_edges"] == 0 and math.isnan(none["z_displacement_mm"])
     with pytest.raises(ValueError):
         R.z_displacement(flat, flat[:10], 1.0)
+
+
+def test_case_scorer_gives_region_scores_in_every_convention():
+    v, *_ = body_phantom(n=12, size=40, seed=6)
+    rng = np.random.default_rng(7)
+    t = (v + rng.normal(0, 25, v.shape)).astype(np.float32)
+    t[3, 20, 20], t[5, 10, 30] = 2500.0, -1300.0  # beyond the window and the volume's extremes
+    cs = R.CaseScorer(v, (0.8, 1.0, 1.0))
+    rows = cs.score(t)
+    assert len(rows) == 3 * 6
+    for c in ("paper", "window", "hu"):
+        want = R.region_scores(v, t, cs.masks, c)
+        for r in (r for r in rows if r["convention"] == c):
+            w = want[r["region"]]
+            assert r["n_voxels"] == w["n_voxels"]
+            assert r["psnr"] == pytest.approx(w["psnr"], abs=1e-4) and r["rmse"] == pytest.approx(w["rmse"], rel=1e-5)
+            assert r["ssim_2d"] == pytest.approx(w["ssim_2d"], abs=2e-5)
+    with pytest.raises(ValueError):
+        cs.score(t[:5])
