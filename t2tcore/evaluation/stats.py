@@ -21,6 +21,7 @@ Challenge (minimum p = 0.00195).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
@@ -290,6 +291,18 @@ class BootstrapResult:
     level: float
 
 
+@functools.lru_cache(maxsize=256)
+def _tail(n: int, level: float, expand: bool) -> float:
+    """Lower percentile level of the (expanded) percentile interval."""
+    from scipy import stats
+
+    alpha = 1.0 - level
+    if not expand:
+        return alpha / 2.0
+    z = math.sqrt(n / (n - 1.0)) * stats.t.ppf(1.0 - alpha / 2.0, n - 1)
+    return float(stats.norm.cdf(-z))
+
+
 def hierarchical_bootstrap(a: Any, b: Any, *, n_boot: int = 4000, level: float = 0.95, seed: int = 0,
                            expand: bool = True) -> BootstrapResult:
     """Mean difference of two methods with a bootstrap interval over patients, then seeds.
@@ -327,8 +340,6 @@ def hierarchical_bootstrap(a: Any, b: Any, *, n_boot: int = 4000, level: float =
     -------
     BootstrapResult
     """
-    from scipy import stats
-
     x = np.asarray(a, dtype=np.float64)
     y = np.asarray(b, dtype=np.float64)
     x = x[:, None] if x.ndim == 1 else x
@@ -353,12 +364,7 @@ def hierarchical_bootstrap(a: Any, b: Any, *, n_boot: int = 4000, level: float =
     ma = x[p[:, :, None], sa[:, None, :]].mean(axis=(1, 2))
     mb = y[p[:, :, None], sb[:, None, :]].mean(axis=(1, 2))
     boot = ma - mb
-    alpha = 1.0 - level
-    if expand:
-        z = math.sqrt(n / (n - 1.0)) * stats.t.ppf(1.0 - alpha / 2.0, n - 1)
-        tail = float(stats.norm.cdf(-z))
-    else:
-        tail = alpha / 2.0
+    tail = _tail(n, level, expand)
     lo, hi = np.quantile(boot, [tail, 1.0 - tail])
     return BootstrapResult(effect, float(lo), float(hi), n, ka, kb, nb, level)
 

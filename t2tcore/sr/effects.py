@@ -121,14 +121,6 @@ def verdict_of(mean_diff: float, ci_low: float, ci_high: float, higher_is_better
     return ("better" if good else "worse"), note
 
 
-def _contrasts(d: pd.DataFrame, model: str, extra_baseline: bool) -> list[tuple[str, str]]:
-    have = set(d.loc[d.model == model, "method"])
-    out = [(a, b) for a, b in CONTRASTS if {a, b} <= have]
-    if extra_baseline and BASELINE in set(d.method):
-        out += [(m, BASELINE) for m in sorted(have) if m != BASELINE]
-    return out
-
-
 def effects(df: pd.DataFrame, *, metrics: Sequence[str] = ("psnr",), conventions: Sequence[str] | None = None,
             regions: Sequence[str] | str | None = "default", training: pd.DataFrame | None = None,
             baseline: bool = True, dose: str | None = None, n_boot: int = 4000, seed: int = 0) -> pd.DataFrame:
@@ -175,47 +167,58 @@ def effects(df: pd.DataFrame, *, metrics: Sequence[str] = ("psnr",), conventions
         d = d.assign(region="all")
         regions = None
     conventions = list(dict.fromkeys(d.convention)) if conventions is None else list(conventions)
+    metrics = [m for m in metrics if m in d.columns]
+    d = d[d.convention.isin(conventions)]
+    if regions == "default":
+        d = d[[DEFAULT_REGION.get(c, "all") == r for c, r in zip(d.convention, d.region)]]
+    elif regions is not None:
+        d = d[d.region.isin(list(regions))]
+    # one pass: per (convention, region, kernel, model, method) the patients x seeds matrix of every metric
+    keys = ["convention", "region", "kernel", "model", "method"]
+    agg = d.groupby(keys + ["patient", "seed"], sort=False)[metrics].mean()
+    mats = {}
+    for key, g in agg.groupby(level=list(range(len(keys))), sort=False):
+        for m in metrics:
+            w = g[m].droplevel(list(range(len(keys)))).unstack("seed")
+            mats.setdefault(key, {})[m] = ({p: i for i, p in enumerate(w.index)}, w.to_numpy(dtype=np.float64))
     conv = _convergence(training)
     rows = []
-    for c in conventions:
-        dc = d[d.convention == c]
-        regs = [DEFAULT_REGION.get(c, "all")] if regions == "default" else (
-            list(dict.fromkeys(dc.region)) if regions is None else list(regions))
-        for reg in regs:
-            dr = dc[dc.region == reg]
-            for kernel in dict.fromkeys(dr.kernel):
-                dk = dr[dr.kernel == kernel]
-                for model in [m for m in dict.fromkeys(dk.model) if m != BASELINE]:
-                    for a, b in _contrasts(dk, model, baseline):
-                        da = dk[(dk.model == model) & (dk.method == a)]
-                        db = dk[dk.method == BASELINE] if b == BASELINE else dk[(dk.model == model) & (dk.method == b)]
-                        runs = [] if conv is None else conv.get((model, a), []) + (
-                            [] if b == BASELINE else conv.get((model, b), []))
-                        bad = [f"{model}/{m}/s{s}" for m in (a, b) for s, ok in (conv or {}).get((model, m), []) if not ok]
-                        converged = None if conv is None or not runs else not bad
-                        for metric in metrics:
-                            if metric not in dk.columns:
-                                continue
-                            ma, mb = patient_matrix(da, metric), patient_matrix(db, metric)
-                            pats = ma.index.intersection(mb.index)
-                            ma = ma.loc[pats].dropna(axis=1)
-                            mb = mb.loc[pats].dropna(axis=1)
-                            if len(pats) == 0 or ma.shape[1] == 0 or mb.shape[1] == 0:
-                                continue
-                            hib = _higher(metric)
-                            bs = hierarchical_bootstrap(ma.to_numpy(), mb.to_numpy(), n_boot=n_boot, seed=seed)
-                            pa, pb = ma.mean(axis=1).to_numpy(), mb.mean(axis=1).to_numpy()
-                            w = paired_wilcoxon(pa, pb)
-                            diff = pa - pb
-                            verdict, reason = verdict_of(bs.mean_diff, bs.ci_low, bs.ci_high, hib, converged, bad)
-                            if ma.shape[1] == 1 or (b != BASELINE and mb.shape[1] == 1):
-                                reason = "; ".join(x for x in (reason, "1 seed: training noise is not in the interval") if x)
-                            rows.append({"kernel": kernel, "model": model, "a": a, "b": b, "contrast": f"{a} - {b}",
-                                         "convention": c, "region": reg, "metric": metric, "mean_diff": bs.mean_diff,
-                                         "ci_low": bs.ci_low, "ci_high": bs.ci_high, "n_patients": bs.n_patients,
-                                         "n_seeds_a": bs.n_seeds_a, "n_seeds_b": bs.n_seeds_b, "p_wilcoxon": w.pvalue,
-                                         "wins": int(np.sum(diff > 0 if hib else diff < 0)), "converged": converged,
-                                         "verdict": verdict, "reason": reason})
+    groups = list(dict.fromkeys(k[:4] for k in mats))  # (convention, region, kernel, model)
+    for c, reg, kernel, model in groups:
+        if model == BASELINE:
+            continue
+        have = {k[4] for k in mats if k[:4] == (c, reg, kernel, model)}
+        pairs = [(a, b) for a, b in CONTRASTS if {a, b} <= have]
+        if baseline and (c, reg, kernel, BASELINE, BASELINE) in mats:
+            pairs += [(m, BASELINE) for m in sorted(have)]
+        for a, b in pairs:
+            ka = (c, reg, kernel, model, a)
+            kb = (c, reg, kernel, BASELINE, BASELINE) if b == BASELINE else (c, reg, kernel, model, b)
+            runs = [] if conv is None else conv.get((model, a), []) + ([] if b == BASELINE else conv.get((model, b), []))
+            bad = [f"{model}/{m}/s{s}" for m in (a, b) for s, ok in (conv or {}).get((model, m), []) if not ok]
+            converged = None if conv is None or not runs else not bad
+            for metric in metrics:
+                (ia, ma), (ib, mb) = mats[ka][metric], mats[kb][metric]
+                pats = [p for p in ia if p in ib]
+                ma = ma[[ia[p] for p in pats]]
+                mb = mb[[ib[p] for p in pats]]
+                ma, mb = ma[:, np.isfinite(ma).all(axis=0)], mb[:, np.isfinite(mb).all(axis=0)]
+                if len(pats) == 0 or ma.shape[1] == 0 or mb.shape[1] == 0:
+                    continue
+                hib = _higher(metric)
+                bs = hierarchical_bootstrap(ma, mb, n_boot=n_boot, seed=seed)
+                pa, pb = ma.mean(axis=1), mb.mean(axis=1)
+                w = paired_wilcoxon(pa, pb)
+                diff = pa - pb
+                verdict, reason = verdict_of(bs.mean_diff, bs.ci_low, bs.ci_high, hib, converged, bad)
+                if ma.shape[1] == 1 or (b != BASELINE and mb.shape[1] == 1):
+                    reason = "; ".join(x for x in (reason, "1 seed: training noise is not in the interval") if x)
+                rows.append({"kernel": kernel, "model": model, "a": a, "b": b, "contrast": f"{a} - {b}",
+                             "convention": c, "region": reg, "metric": metric, "mean_diff": bs.mean_diff,
+                             "ci_low": bs.ci_low, "ci_high": bs.ci_high, "n_patients": bs.n_patients,
+                             "n_seeds_a": bs.n_seeds_a, "n_seeds_b": bs.n_seeds_b, "p_wilcoxon": w.pvalue,
+                             "wins": int(np.sum(diff > 0 if hib else diff < 0)), "converged": converged,
+                             "verdict": verdict, "reason": reason})
     return pd.DataFrame(rows)
 
 
