@@ -65,11 +65,9 @@ def data_description(result, root) -> str:
             f"{len(c.sr_train)} other patients' thin series; every input on the thin grid")
 
 
-def true_model_table(root):
-    """The true disease and survival model of a virtual cohort (from its manifest), or None."""
+def _fibrosis_manifest(root) -> dict | None:
+    """The manifest of a virtual fibrosis cohort at ``root``, or None (no manifest, or another kind)."""
     import json
-
-    import pandas as pd
 
     from t2tcore.scanner import MANIFEST_NAME
 
@@ -77,7 +75,15 @@ def true_model_table(root):
     if not man.is_file():
         return None
     m = json.loads(man.read_text(encoding="utf-8"))
-    if m.get("spec", {}).get("kind") != "fibrosis":
+    return m if m.get("spec", {}).get("kind") == "fibrosis" else None
+
+
+def true_model_table(root):
+    """The true disease and survival model of a virtual cohort (from its manifest), or None."""
+    import pandas as pd
+
+    m = _fibrosis_manifest(root)
+    if m is None:
         return None
     rows = [("severity", m["true_model"]["severity"])]
     rows += [(f"survival: {k}", v) for k, v in m["true_model"]["survival"].items()]
@@ -256,16 +262,10 @@ def power_statement(power, concordance, true_hr: float | None = None) -> str:
 
 def true_survival_model(root):
     """The :class:`t2tcore.clinical.cohort.SurvivalModel` of a virtual fibrosis cohort (from its manifest), or None."""
-    import json
-
     from t2tcore.clinical.cohort import SurvivalModel
-    from t2tcore.scanner import MANIFEST_NAME
 
-    man = Path(root) / MANIFEST_NAME
-    if not man.is_file():
-        return None
-    m = json.loads(man.read_text(encoding="utf-8"))
-    if m.get("spec", {}).get("kind") != "fibrosis":
+    m = _fibrosis_manifest(root)
+    if m is None:
         return None
     sv = m["true_model"]["survival"]
     return SurvivalModel(beta=float(sv["beta"]), shape=float(sv["weibull_shape_k"]),

@@ -376,10 +376,11 @@ def findings(metrics: pd.DataFrame, conventions: Sequence[str] = ("paper", "wind
                      "the verdicts above rest on the intervals alone.")
     z = metrics.drop_duplicates(["kernel", "patient", "dose", "label"]) if "z_displacement_mm" in metrics else None
     if z is not None and z["z_displacement_mm"].notna().any():
-        zm = z.groupby("method")[["z_displacement_mm", "z_abs_displacement_mm"]].median()
-        lines.append("* **Edges along z** (median over cases of each output's median edge displacement from the real "
-                     "thin series; signed, and its magnitude): " + "; ".join(
-                         f"{m} {r.z_displacement_mm:+.2f} mm ({r.z_abs_displacement_mm:.2f} mm)" for m, r in zm.iterrows()) + ".")
+        zm = z.groupby(["model", "method"], sort=False)[["z_displacement_mm", "z_abs_displacement_mm"]].median()
+        lines.append("* **Edges along z** (median over cases and seeds of each output's median edge displacement from "
+                     "the real thin series, signed, and of its magnitude): " + "; ".join(
+                         f"{m if m == meth else m + '/' + meth} {r.z_displacement_mm:+.2f} mm "
+                         f"({r.z_abs_displacement_mm:.2f} mm)" for (m, meth), r in zm.iterrows()) + ".")
     if profiles is not None and len(profiles):
         pm = profiles.groupby("method")["fwhm_mm"].agg(["mean", "min", "max"])
         thin = float(profiles.loc[profiles.label == "thin", "fwhm_mm"].iloc[0])
