@@ -245,9 +245,14 @@ def convention_rule(eff: pd.DataFrame) -> pd.DataFrame:
         not_conv = [r for r in g.reason.fillna("").astype(str) if r.startswith("not converged")]
         if len(kinds) == 1:
             answer = kinds.pop()
-            reason = (not_conv[0] if not_conv else
-                      ("the 95 % interval includes 0 in every convention" if answer == "inconclusive"
-                       else "the same in every convention (" + ", ".join(by) + ")"))
+            whys = list(dict.fromkeys(r for r in g.reason.fillna("").astype(str) if r))
+            if not_conv:
+                reason = not_conv[0]
+            elif answer == "inconclusive":
+                reason = ("; ".join(whys) if whys and set(whys) != {"the 95 % interval includes 0"}
+                          else "the 95 % interval includes 0 in every convention")
+            else:
+                reason = "the same in every convention (" + ", ".join(by) + ")"
         else:
             answer = "depends on the metric"
             reason = "; ".join(f"{v} in {', '.join(c for c, x in by.items() if x == v)}" for v in dict.fromkeys(by.values()))

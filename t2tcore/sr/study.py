@@ -309,7 +309,8 @@ _NAMES = {"paper": "the paper's convention", "window": "a fixed −1000…1000 H
 def _cis(e: pd.DataFrame, kernel: str, model: str, contrast: str) -> str:
     """"paper +0.31 [+0.10, +0.52], ..." of one effect in every convention."""
     g = e[(e.kernel == kernel) & (e.model == model) & (e.contrast == contrast)]
-    return ", ".join(f"{r.convention} {r.mean_diff:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}]" for r in g.itertuples())
+    return ", ".join(f"{r.convention} {r.mean_diff:+.2f} " + (f"[{r.ci_low:+.2f}, {r.ci_high:+.2f}]" if np.isfinite(r.ci_low)
+                                                             else "[no interval]") for r in g.itertuples())
 
 
 def findings(metrics: pd.DataFrame, conventions: Sequence[str] = ("paper", "window", "hu"), dataset: str = "ldct_gc",
@@ -318,7 +319,8 @@ def findings(metrics: pd.DataFrame, conventions: Sequence[str] = ("paper", "wind
     """The chapter's findings in Markdown, computed from the per-case metrics (PSNR).
 
     Every effect is a mean difference over patients (doses averaged) and seeds with its 95 %
-    bootstrap interval (:func:`t2tcore.sr.effects.effects`); a verdict holds where the interval
+    bootstrap interval (:func:`t2tcore.sr.effects.effects`; ``eff``: its table, with every
+    region for the line on where the models differ); a verdict holds where the interval
     excludes zero and every run of the two sides converged (``training``), and is stated as a
     result only when it is the same in every metric convention (:func:`t2tcore.sr.effects.convention_rule`).
     ``profiles``: :func:`slice_profiles`' table. On a data set other than the paper's, the
@@ -328,9 +330,10 @@ def findings(metrics: pd.DataFrame, conventions: Sequence[str] = ("paper", "wind
 
     conventions = [c for c in conventions if c in set(metrics.convention)]
     if eff is None:
-        eff = effects(metrics, metrics=["psnr"], conventions=conventions, training=training)
+        eff = effects(metrics, metrics=["psnr", "rmse"], conventions=conventions, training=training, regions=None)
     e = eff[(eff.metric == "psnr") & eff.convention.isin(conventions)]
     e = e[[DEFAULT_REGION.get(c, "all") == r for c, r in zip(e.convention, e.region)]]
+    by_region = eff[(eff.metric == "rmse") & (eff.convention == "hu") & (eff.contrast == "proposed - average")]
     if not len(e):
         return "No results."
     rule = convention_rule(e)
@@ -367,7 +370,13 @@ def findings(metrics: pd.DataFrame, conventions: Sequence[str] = ("paper", "wind
             lines.append(f"* **Ablation: {what}** ({contrast}): " + "; ".join(
                 f"{r.model} ({r.kernel}) {r.answer} ({_cis(e, r.kernel, r.model, contrast)} dB)"
                 for r in rr.itertuples(index=False)) + ".")
-    bad = sorted({x for x in e.reason if x.startswith("not converged")})
+    if by_region.region.nunique() > 1:
+        lines.append("* **Where** (proposed − average, RMSE in HU by region of the real thin image, 95 % interval; "
+                     "negative = proposed better): " + "; ".join(
+                         f"{reg} " + ", ".join(f"{v} {n}" for v, n in g.verdict.value_counts().items())
+                         + f" of {len(g)} ({g.mean_diff.min():+.1f} to {g.mean_diff.max():+.1f} HU)"
+                         for reg, g in by_region.groupby("region", sort=False)) + ".")
+    bad = sorted({x for x in e.reason.fillna("").astype(str) if x.startswith("not converged")})
     if bad:
         lines.append("* **Not converged** (their verdicts are inconclusive whatever the interval): "
                      + "; ".join(b.replace("not converged: ", "") for b in bad) + ".")
