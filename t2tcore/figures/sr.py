@@ -8,6 +8,7 @@ carry a ``gid`` so tests can read back what was drawn.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -286,8 +287,11 @@ def effects_forest(eff: pd.DataFrame, panels: str = "convention", unit: str = "d
             ax.plot([r["mean_diff"]], [i], "o", color=c, ms=3.5, gid=f"effect:{v}:{key[0]}:{key[1]}:{key[2]}")
         ax.axvline(0, color="k", lw=0.6, ls="--")
         ax.set_title(str(v), fontsize=8)
-        ax.set_xlabel(f"difference ({unit})", fontsize=7)
+        if len(vals) <= 3:
+            ax.set_xlabel(f"difference ({unit})", fontsize=7)
         ax.tick_params(labelsize=6)
+    if len(vals) > 3:
+        fig.supxlabel(f"difference ({unit})", fontsize=7)
     axes[0].set_yticks(range(len(keys)))
     axes[0].set_yticklabels([f"{m} {c} ({k})" for k, m, c in keys], fontsize=6)
     axes[0].invert_yaxis()
@@ -356,7 +360,7 @@ def slice_profiles(profiles: Mapping[str, tuple], table: pd.DataFrame, labels: S
     """
     labels = list(profiles) if labels is None else list(labels)
     t = table.set_index("label")
-    fig = new_figure(2.8)
+    fig = new_figure(2.6 + 0.12 * math.ceil(len(labels) / 4))
     ax = fig.subplots()
     for lab in labels:
         u, s = profiles[lab]
@@ -369,5 +373,5 @@ def slice_profiles(profiles: Mapping[str, tuple], table: pd.DataFrame, labels: S
     ax.axhline(0.5, color="0.6", lw=0.5)
     ax.set_xlabel("z from the disk (mm)")
     ax.set_ylabel("signal / peak")
-    ax.legend(fontsize=5.5, ncol=2)
+    fig.legend(loc="outside lower center", fontsize=5.5, ncol=4)
     return fig

@@ -122,8 +122,9 @@ def profile_of(volumes: Sequence[np.ndarray], positions: Sequence[np.ndarray], i
     """The disk's profile from several series: (position relative to the disk (mm), signal above background (HU)).
 
     Each series' profile is the mean over ``inner`` of every slice minus the median of the
-    slices farther than ``window_mm`` from the disk; the samples of all series are pooled and
-    sorted by position; only those within ``window_mm`` are returned.
+    slices farther than ``window_mm`` from the disk; the samples of all series are pooled,
+    samples at the same position (0.1 µm) are averaged, and the result is sorted by position;
+    only positions within ``window_mm`` are returned.
     """
     u, s = [], []
     for v, p in zip(volumes, positions):
@@ -135,8 +136,11 @@ def profile_of(volumes: Sequence[np.ndarray], positions: Sequence[np.ndarray], i
         u.append(p[near])
         s.append(prof[near] - bg)
     u, s = np.concatenate(u), np.concatenate(s)
-    o = np.argsort(u, kind="stable")
-    return u[o], s[o]
+    # samples at the same distance from the disk (other phases of the thick grid) are averaged:
+    # the profile of a shift-variant system, averaged over where the disk falls between slices
+    key = np.round(u, 4)
+    pos, inv = np.unique(key, return_inverse=True)
+    return pos, np.bincount(inv, weights=s) / np.bincount(inv)
 
 
 def _stats(u: np.ndarray, s: np.ndarray) -> dict:
