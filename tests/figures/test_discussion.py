@@ -176,3 +176,18 @@ def test_table5_is_inconclusive_when_the_two_sr_inputs_cannot_be_told_apart(tmp_
     _write(tmp_path, "07_clin", "concordance_differences.csv", comp)
     f = D.findings(tmp_path, [_claim("table5")])[0]
     assert f.status == "inconclusive" and "cannot separate" in f.why and "+0.04 [-0.05, +0.12]" in f.ours
+
+
+def test_table6_rank_from_intervals_in_every_convention(tmp_path):
+    rng = np.random.default_rng(4)
+    rows = []
+    for model, base in (("vdsr", 36.0), ("unet", 37.0), ("esrresnet", 38.0), ("esrgan", 39.0)):
+        for p in range(7):
+            for conv, gap in (("paper", 1.0), ("hu", 0.0)):  # in HU the models do not differ
+                rows.append({"kernel": "B30", "model": model, "method": "proposed", "patient": f"V{p:03d}",
+                             "dose": "full", "convention": conv, "psnr": (base if gap else 36.0) + rng.normal(0, 0.1)})
+    _write(tmp_path, "05_sr", "per_case_metrics.csv", pd.DataFrame(rows))
+    _write(tmp_path, "06_bench", "table6.csv", pd.DataFrame({"model": ["vdsr"], "parameter_mb": [1.0]}))
+    f = D.findings(tmp_path, [_claim("table6")])[0]
+    assert f.status == "depends on the metric" and "paper: ESRGAN > ESRResNet +" in f.ours and "(agrees)" in f.ours
+    assert "(inconclusive)" in f.ours
