@@ -490,8 +490,10 @@ def _check_table6(claim: Claim, folder: Path, results_root: Path) -> Finding:
                       else "partly" if "agrees" in v and "disagrees" in v else "inconclusive" if "disagrees" not in v
                       else "disagrees")
                 by_conv[conv] = st
-                ours += f" {conv}: " + "; ".join(f"{p['pair']} {p['mean_diff']:+.2f} [{p['ci_low']:+.2f}, "
-                                                 f"{p['ci_high']:+.2f}] dB ({p['verdict']})" for p in pairs) + "."
+                ours += f" {conv}: " + "; ".join(
+                    f"{p['pair']} {p['mean_diff']:+.2f} "
+                    + (f"[{p['ci_low']:+.2f}, {p['ci_high']:+.2f}]" if np.isfinite(p["ci_low"]) else "[no interval]")
+                    + f" dB ({p['verdict']})" for p in pairs) + "."
         if by_conv:
             kinds = set(by_conv.values())
             status = kinds.pop() if len(kinds) == 1 else "depends on the metric"
