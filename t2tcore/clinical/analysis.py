@@ -19,6 +19,12 @@ The statistics on the tables it returns are the functions below it: :func:`dice_
 low-variance filter, a multivariate Cox model per input, bootstrap concordance, power),
 :func:`km_study` (Kaplan-Meier by tertiles and log-rank) and :func:`table5_beside_paper`.
 
+What a virtual cohort can measure, and the paper could not: :func:`input_comparison` (each
+input's concordance minus the truth model's, and SR proposed minus SR naive, with paired
+bootstrap intervals: can these patients tell the inputs apart?) and :func:`design_power` (the
+effect size and the cohort size at which the truth -- the latent severity, and the Cox model of
+the true airway's features -- has 80 % power).
+
 Nothing is dropped silently: a patient whose segmentation finds no trachea gets NaN
 features, and the Cox models say which patients they leave out.
 """
@@ -47,6 +53,8 @@ __all__ = [
     "km_feature",
     "oracle_cox",
     "table5_beside_paper",
+    "input_comparison",
+    "design_power",
 ]
 
 #: The inputs compared, in Table V's order (``thin`` last: the reference the paper lacked).
@@ -431,3 +439,117 @@ def table5_beside_paper(cox, inputs: Sequence[str]):
                          "ours upper 95%": None if r is None else f"{r.exp_coef_upper95:.2f}",
                          "ours p": None if r is None else ("< 0.005" if r.p < 0.005 else f"{r.p:.2f}")})
     return pd.DataFrame(rows).set_index(["input", "feature"])
+
+
+def _common(features: dict, names: Sequence[str], survival):
+    """The patients with every feature of every input in ``names`` (and a survival row)."""
+    idx = None
+    for n in names:
+        ok = features[n].dropna().index
+        idx = ok if idx is None else idx.intersection(ok)
+    return idx.intersection(survival.index)
+
+
+def input_comparison(features: dict, survival, inputs: Sequence[str], dropped: dict | None = None, *,
+                     truth: str = REFERENCE, pairs: Sequence[tuple[str, str]] = (("SR proposed", "SR naive"),),
+                     n_boot: int = 200, seed: int = 0):
+    """Each input's Cox concordance against the truth model's, and chosen pairs of inputs, with intervals.
+
+    The truth model is the same multivariate Cox model on the features of the true airway mask
+    on the thin image (``truth``): the best these five features can do on these patients. Each
+    difference is :func:`t2tcore.clinical.survival.concordance_difference` on the patients both
+    inputs have (bootstrap over patients, both models refitted on each resample).
+
+    Parameters
+    ----------
+    features : dict of str -> DataFrame
+        :attr:`StudyResult.features`.
+    survival : DataFrame
+        ``time``, ``event`` by patient.
+    inputs : sequence of str
+        Inputs compared with ``truth`` (those present).
+    dropped : dict, optional
+        Input -> low-variance features left out of its model (:func:`survival_study`).
+    truth : str
+    pairs : sequence of (str, str)
+        Further (a, b) comparisons, a - b (default: SR proposed - SR naive, the paper's claim).
+    n_boot, seed
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``a, b, c_a, c_b, diff, ci_low, ci_high, n, n_boot, separated`` (the interval excludes 0).
+    """
+    import pandas as pd
+
+    from t2tcore.clinical.survival import concordance_difference
+
+    dropped = dropped or {}
+    todo = [(i, truth) for i in inputs if i in features and i != truth and truth in features]
+    todo += [(a, b) for a, b in pairs if a in features and b in features]
+    rows = []
+    for a, b in todo:
+        pids = _common(features, (a, b), survival)
+        ca = [c for c in features[a].columns if c not in dropped.get(a, [])]
+        cb = [c for c in features[b].columns if c not in dropped.get(b, [])]
+        try:
+            r = concordance_difference(features[a].loc[pids], features[b].loc[pids], survival.loc[pids, "time"],
+                                       survival.loc[pids, "event"], ca, cb, n_boot=n_boot, seed=seed)
+        except ValueError as exc:
+            r = {"c_a": math.nan, "c_b": math.nan, "diff": math.nan, "ci_low": math.nan, "ci_high": math.nan,
+                 "n": len(pids), "n_boot": 0, "note": str(exc)}
+        sep = bool(np.isfinite(r["ci_low"]) and (r["ci_low"] > 0 or r["ci_high"] < 0))
+        rows.append({"a": a, "b": b, **r, "separated": sep})
+    return pd.DataFrame(rows)
+
+
+def design_power(survival, *, true_model=None, truth_features=None, severity=None, columns: Sequence[str] | None = None,
+                 sizes: Sequence[int] = (36, 72, 144, 288), n_sim: int = 100, seed: int = 0) -> dict:
+    """What cohort size and effect size the truth needs for 80 % power (the paper's design has 36 patients).
+
+    Parameters
+    ----------
+    survival : DataFrame
+        ``time``, ``event`` of this cohort.
+    true_model : SurvivalModel, optional
+        The virtual cohort's true model (:func:`t2tcore.clinical.report.true_survival_model`):
+        the latent severity's hazard ratio per SD, and new cohorts simulated from it.
+    truth_features : DataFrame, optional
+        Features of the true airway mask (the ``truth`` input), for the power of its
+        multivariate Cox model at other cohort sizes (:func:`t2tcore.clinical.survival.bootstrap_power`:
+        patients resampled with their true ``severity``, new outcomes from ``true_model``).
+    severity : Series, optional
+        The patients' true latent severity (the virtual cohort's truth table).
+    columns : sequence of str, optional
+        Its features (default all).
+    sizes, n_sim, seed
+
+    Returns
+    -------
+    dict
+        ``n``, ``events``, ``event_fraction`` (this cohort), ``hr_80`` (the hazard ratio per SD
+        one covariate needs for 80 % power with these events), and with ``true_model``:
+        ``true_hr``, ``oracle_power`` (simulated, this cohort's size), ``n_80_true_hr`` (patients
+        for 80 % power at the true hazard ratio, Schoenfeld), ``oracle_curve`` (DataFrame ``n,
+        power`` simulated at ``sizes``); with ``truth_features`` and ``severity`` too:
+        ``truth_curve`` (DataFrame of the truth-feature model's power at ``sizes``).
+    """
+    from t2tcore.clinical.survival import bootstrap_power, detectable_hazard_ratio, patients_for_power, simulated_power
+
+    import pandas as pd
+
+    n, events = len(survival), int(survival["event"].sum())
+    frac = events / n if n else math.nan
+    out = {"n": n, "events": events, "event_fraction": frac, "hr_80": detectable_hazard_ratio(events)}
+    if true_model is not None:
+        hr = math.exp(true_model.beta)
+        out["true_hr"] = hr
+        out["oracle_power"] = simulated_power(true_model.draw, n, n_sim=n_sim, seed=seed)["power"]
+        out["n_80_true_hr"] = patients_for_power(hr, frac) if frac > 0 else math.inf
+        out["oracle_curve"] = pd.DataFrame([{"n": k, **simulated_power(true_model.draw, k, n_sim=n_sim, seed=seed + 1)}
+                                            for k in sizes])
+    if truth_features is not None and true_model is not None and severity is not None:
+        tf = truth_features.dropna()
+        out["truth_curve"] = bootstrap_power(tf, np.asarray(severity.loc[tf.index], float), true_model.draw, columns,
+                                             sizes=sizes, n_sim=n_sim, seed=seed)
+    return out

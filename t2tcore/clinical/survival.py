@@ -15,6 +15,13 @@
   of the Wald test for a covariate from the number of events (and the variance inflation of
   the other covariates), and the smallest hazard ratio per SD that has 80% power;
   :func:`simulated_power` checks it by simulation from a known model.
+* :func:`concordance_difference` -- the difference in Harrell's C between the Cox models of two
+  inputs on the same patients, with a paired bootstrap interval (both models refitted on every
+  resample): can this cohort tell two inputs apart?
+* :func:`patients_for_power` -- Schoenfeld's formula turned round: patients needed for 80 % power
+  at a hazard ratio per SD, given the fraction who die; :func:`bootstrap_power` -- the power of a
+  multivariate Cox model's likelihood-ratio test at other cohort sizes (virtual cohorts: patients
+  resampled with their true severity, new outcomes from the true model).
 * :func:`paper_table5` -- the paper's Table V.
 
 Times and events are arrays (any one time unit); ``event`` is 1 for death, 0 for censoring.
@@ -42,6 +49,9 @@ __all__ = [
     "detectable_hazard_ratio",
     "variance_inflation",
     "simulated_power",
+    "concordance_difference",
+    "patients_for_power",
+    "bootstrap_power",
 ]
 
 #: The one concordance the paper reports under Table V.
@@ -365,3 +375,134 @@ def simulated_power(draw, n: int, n_sim: int = 200, alpha: float = 0.05, seed: i
         hits += fit["summary"].loc["s", "p"] < alpha
         events.append(e.sum())
     return {"power": hits / done if done else float("nan"), "mean_events": float(np.mean(events)), "n_sim": done}
+
+
+def _apparent_c(X, t, e, cols, standardise=True) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fit_cox(X, t, e, cols, standardise)["concordance"]
+
+
+def concordance_difference(features_a, features_b, time, event, columns_a: Sequence[str] | None = None,
+                           columns_b: Sequence[str] | None = None, n_boot: int = 200, seed: int = 0,
+                           level: float = 0.95) -> dict:
+    """Harrell's C of input A's Cox model minus input B's, on the same patients, with a paired bootstrap interval.
+
+    Each replicate draws patients with replacement, refits both multivariate Cox models on them
+    and takes the difference of their concordances on those patients; both models' optimism is
+    in both Cs, so it mostly cancels in the difference. Replicates where either model does not
+    converge are dropped (``n_boot`` says how many remain).
+
+    Parameters
+    ----------
+    features_a, features_b : DataFrame
+        Patients x features of the two inputs, rows in the order of ``time`` and ``event``.
+    time, event : array_like
+    columns_a, columns_b : sequence of str, optional
+        Features in each model (default all).
+    n_boot, seed, level
+
+    Returns
+    -------
+    dict
+        ``c_a``, ``c_b``, ``diff`` (c_a - c_b on all patients), ``ci_low``, ``ci_high``, ``n``,
+        ``n_boot``.
+    """
+    import pandas as pd
+
+    A = pd.DataFrame(features_a).reset_index(drop=True).astype(float)
+    B = pd.DataFrame(features_b).reset_index(drop=True).astype(float)
+    ca = list(columns_a) if columns_a is not None else list(A.columns)
+    cb = list(columns_b) if columns_b is not None else list(B.columns)
+    t = np.asarray(time, dtype=np.float64)
+    e = np.asarray(event, dtype=np.float64)
+    if not len(A) == len(B) == t.size == e.size:
+        raise ValueError("features_a, features_b, time and event must have one row per patient each")
+    c_a, c_b = _apparent_c(A, t, e, ca), _apparent_c(B, t, e, cb)
+    rng = np.random.default_rng(seed)
+    diffs = []
+    for _ in range(int(n_boot)):
+        idx = rng.integers(0, t.size, t.size)
+        if e[idx].sum() < 2:
+            continue
+        try:
+            diffs.append(_apparent_c(A.iloc[idx], t[idx], e[idx], ca) - _apparent_c(B.iloc[idx], t[idx], e[idx], cb))
+        except (ValueError, np.linalg.LinAlgError):
+            continue
+    tail = (1.0 - level) / 2.0
+    lo, hi = (float(np.quantile(diffs, q)) for q in (tail, 1.0 - tail)) if len(diffs) >= 10 else (math.nan, math.nan)
+    return {"c_a": c_a, "c_b": c_b, "diff": c_a - c_b, "ci_low": lo, "ci_high": hi, "n": int(t.size),
+            "n_boot": len(diffs)}
+
+
+def patients_for_power(hazard_ratio: float, event_fraction: float, power: float = 0.8, alpha: float = 0.05,
+                       vif: float = 1.0) -> float:
+    """Patients a cohort needs for ``power`` to detect ``hazard_ratio`` per SD of one covariate (Schoenfeld).
+
+    ``events = vif * ((z_{1-alpha/2} + z_power) / log HR)^2``, patients = events / the fraction
+    of patients who die during follow-up.
+    """
+    from scipy.stats import norm
+
+    if not hazard_ratio > 0 or hazard_ratio == 1.0:
+        return math.inf
+    if not 0 < event_fraction <= 1:
+        raise ValueError(f"event_fraction must be in (0, 1], got {event_fraction}")
+    d = vif * ((norm.ppf(1 - alpha / 2) + norm.ppf(power)) / math.log(hazard_ratio)) ** 2
+    return float(d / event_fraction)
+
+
+def bootstrap_power(features, severity, draw, columns: Sequence[str] | None = None, sizes: Sequence[int] = (36, 72, 144),
+                    n_sim: int = 100, alpha: float = 0.05, seed: int = 0):
+    """Power of a multivariate Cox model of some features at other cohort sizes (virtual cohorts).
+
+    Each simulated cohort draws patients with replacement -- their features together with their
+    true latent severity, so the features' real relation to the disease is kept -- and gives
+    them **new** survival times from the true model (``draw``, e.g.
+    :meth:`t2tcore.clinical.cohort.SurvivalModel.draw`): the outcome is fresh, so a chance
+    association of these patients' features with their own outcomes does not count as power.
+    Power is the fraction of cohorts whose likelihood-ratio test of the model gives p < ``alpha``.
+
+    Parameters
+    ----------
+    features : DataFrame
+        Patients x features (rows as ``severity``).
+    severity : array_like
+        The patients' true latent severity.
+    draw : callable
+        ``draw(s, rng) -> (time, event, ...)``.
+    columns, sizes, n_sim, alpha, seed
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``n`` (cohort size), ``power``, ``mean_events``, ``n_sim`` (fits that converged).
+    """
+    import pandas as pd
+
+    X = pd.DataFrame(features).reset_index(drop=True).astype(float)
+    cols = list(columns) if columns is not None else list(X.columns)
+    sev = np.asarray(severity, dtype=np.float64)
+    if sev.size != len(X):
+        raise ValueError(f"features ({len(X)} rows) and severity ({sev.size}) differ in length")
+    rng = np.random.default_rng(seed)
+    rows = []
+    for n in sizes:
+        hits, done, events = 0, 0, []
+        for _ in range(int(n_sim)):
+            idx = rng.integers(0, len(X), int(n))
+            t, e = draw(sev[idx], rng)[:2]
+            if e.sum() < len(cols) + 1:
+                continue
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    f = fit_cox(X.iloc[idx], t, e, cols)
+            except (ValueError, np.linalg.LinAlgError):
+                continue
+            done += 1
+            hits += f["log_likelihood_ratio_p"] < alpha
+            events.append(e.sum())
+        rows.append({"n": int(n), "power": hits / done if done else math.nan,
+                     "mean_events": float(np.mean(events)) if events else math.nan, "n_sim": done})
+    return pd.DataFrame(rows)

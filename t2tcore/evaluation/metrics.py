@@ -1,7 +1,7 @@
 """Image-fidelity metrics between a reference volume and a test volume: PSNR, RMSE, SSIM, FID.
 
 Volumes are arrays of shape ``(Z, Y, X)`` (slices first), usually float32 HU. Every metric
-exists in two named **conventions**; both are reported, never mixed:
+exists in three named **conventions**; each is reported on its own, never mixed:
 
 ``"paper"``
     What the paper's released code is described to do (issue 4; the code of
@@ -11,6 +11,15 @@ exists in two named **conventions**; both are reported, never mixed:
     in units of that scale (1 unit = half the volume's own HU span), SSIM uses
     ``data_range=2``. Two volumes with different extremes (one bright voxel of bone or
     metal) are scaled differently, which is a property of this convention, not a bug.
+``"window"``
+    The robust variant of the paper's scale: every volume goes through the **same fixed
+    window** ``WINDOW`` (-1000 to 1000 HU) to [-1, 1] (``clip(x, -1000, 1000) / 1000``), so
+    no voxel of either volume changes the scale of the others, and clipping bounds what one
+    voxel can add to the MSE (at most 4 / N). Whole volume, like ``paper``; PSNR with a data
+    range of 2, RMSE on that scale (1 unit = 1000 HU), SSIM with ``data_range=2``. Why this and
+    not a trimmed range: a per-volume percentile range still differs between the two volumes
+    compared (so the same HU error scores differently in two outputs), while a fixed window
+    is the scale radiologists read at and maps air to -1 and dense bone to +1 for everybody.
 ``"hu"``
     Values stay in HU, by default inside a body mask of the reference volume
     (:func:`body_mask`). The data range is stated explicitly: ``hu_range`` (default
@@ -59,6 +68,11 @@ __all__ = [
     "CONVENTIONS",
     "FID_WINDOW",
     "HU_RANGE",
+    "WINDOW",
+    "fixed_window_scale",
+    "FID_MIN_SLICES",
+    "kernel_inception_distance",
+    "kid",
     "body_mask",
     "compare",
     "fid",
@@ -71,7 +85,10 @@ __all__ = [
 ]
 
 #: The metric conventions :func:`compare` knows.
-CONVENTIONS = ("paper", "hu")
+CONVENTIONS = ("paper", "hu", "window")
+
+#: The ``window`` convention's fixed HU window (mapped to [-1, 1] for every volume).
+WINDOW = (-1000.0, 1000.0)
 
 #: Default HU range of the ``hu`` convention (its width, 2000 HU, is PSNR's peak value).
 HU_RANGE = (-1000.0, 1000.0)
@@ -189,6 +206,29 @@ def minmax_scale(volume: Any, lo: float = -1.0, hi: float = 1.0) -> np.ndarray:
         out += np.float32(lo)
         np.clip(out, np.float32(lo), np.float32(hi), out=out)
     return out
+
+
+def fixed_window_scale(volume: Any, window: tuple[float, float] = WINDOW) -> np.ndarray:
+    """Map HU to [-1, 1] through a fixed window, clipped: the ``window`` convention's scale.
+
+    Parameters
+    ----------
+    volume : array_like, any shape
+        HU. Not modified.
+    window : (float, float)
+        (low, high) HU, mapped to -1 and +1; values outside are clipped.
+
+    Returns
+    -------
+    ndarray of float32, same shape
+    """
+    lo, hi = (float(x) for x in window)
+    if not hi > lo:
+        raise ValueError(f"window must be (low, high) with low < high, got {window}")
+    v = np.clip(_as_float32(volume, "volume"), np.float32(lo), np.float32(hi))
+    v -= np.float32((lo + hi) / 2.0)
+    v *= np.float32(2.0 / (hi - lo))
+    return v
 
 
 # ---------------------------------------------------------------- PSNR, RMSE, SSIM
@@ -351,13 +391,14 @@ def compare(
         The real (e.g. real thick) volume, HU.
     test : array_like, shape (Z, Y, X)
         The volume to judge (e.g. a simulated thick volume on the same slice grid), HU.
-    convention : {"paper", "hu"}
+    convention : {"paper", "hu", "window"}
         ``"paper"``: each volume min-max scaled to [-1, 1] on its own, data range 2
-        (RMSE on that scale). ``"hu"``: HU, data range ``hu_range[1] - hu_range[0]``,
+        (RMSE on that scale). ``"window"``: every volume through the fixed window
+        :data:`WINDOW` to [-1, 1], clipped, data range 2. ``"hu"``: HU, data range ``hu_range[1] - hu_range[0]``,
         RMSE in HU. See the module docstring.
     mask : array_like of bool, shape (Z, Y, X), optional
-        Voxels to compare. ``"paper"``: default none (the whole volume, as the released
-        code); a given mask is applied after the scaling. ``"hu"``: default
+        Voxels to compare. ``"paper"`` and ``"window"``: default none (the whole volume, as
+        the released code); a given mask is applied after the scaling. ``"hu"``: default
         ``body_mask(reference, body_threshold)``.
     hu_range : (float, float)
         HU range of the ``hu`` convention (default (-1000, 1000), i.e. 2000 HU).
@@ -396,9 +437,10 @@ def compare(
     if not hi > lo:
         raise ValueError(f"hu_range must be (low, high) with low < high, got {hu_range}")
 
-    if convention == "paper":
+    if convention in ("paper", "window"):
         m = _check_mask(mask, ref.shape)
-        a, b = minmax_scale(ref), minmax_scale(tst)
+        scale = minmax_scale if convention == "paper" else fixed_window_scale
+        a, b = scale(ref), scale(tst)
         r, unit = 2.0, "[-1,1] scale"
         sa, sb = a, b
     else:
@@ -420,7 +462,7 @@ def compare(
         if mode in ssim_modes:
             out[f"ssim_{mode}"] = ssim(sa, sb, r, mode=mode, mask=m)
     if with_fid:
-        window = "paper" if convention == "paper" else (lo, hi)
+        window = "paper" if convention == "paper" else (WINDOW if convention == "window" else (lo, hi))
         out["fid"] = fid(ref, tst, window=window, stride=fid_stride, device=fid_device, progress=False)
     out["data_range"] = r
     out["rmse_unit"] = unit
@@ -725,3 +767,79 @@ def fid(
     """
     kw = dict(window=window, stride=stride, size=size, batch=batch, quantize=quantize, device=device, progress=progress)
     return frechet_distance(fid_features(slices_a, **kw), fid_features(slices_b, **kw))
+
+
+# ---------------------------------------------------------------- KID
+
+#: Fewest slices per set for which chapter 05 reports FID: below this the 2048 x 2048 sample
+#: covariance has rank < n - 1 << 2048 and FID's bias (which grows like 1/n) dominates the
+#: differences between models; KID (unbiased at any n) is used instead.
+FID_MIN_SLICES = 300
+
+
+def kernel_inception_distance(features_a: Any, features_b: Any) -> dict[str, float]:
+    """Kernel Inception Distance: unbiased squared MMD with the cubic polynomial kernel.
+
+    ``k(x, y) = (x . y / D + 1) ** 3`` (Binkowski et al. 2018, "Demystifying MMD GANs"), and
+    the unbiased U-statistic ``mean_{i != j} k(a_i, a_j) + mean_{i != j} k(b_i, b_j) - 2
+    mean_{i, j} k(a_i, b_j)``: its expectation is the population MMD^2 whatever the number of
+    samples, unlike FID, whose bias grows as the sets shrink. It can be slightly negative
+    when the two sets come from the same distribution.
+
+    Parameters
+    ----------
+    features_a, features_b : array_like, shape (n_a, D), (n_b, D)
+        E.g. from :func:`fid_features` (the same InceptionV3 pool3 features as FID); n >= 2 each.
+
+    Returns
+    -------
+    dict
+        ``kid`` (MMD^2; multiply by 1000 for the usual "KID x 10^3"), ``kid_se`` (two-sample
+        jackknife standard error), ``n_a``, ``n_b``.
+    """
+    a = np.asarray(features_a, dtype=np.float64)
+    b = np.asarray(features_b, dtype=np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(f"features must be (n, D) arrays with the same D, got {a.shape} and {b.shape}")
+    m, n = a.shape[0], b.shape[0]
+    if m < 3 or n < 3:
+        raise ValueError(f"need at least 3 feature vectors per set, got {m} and {n}")
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise ValueError("features contain non-finite values")
+    d = a.shape[1]
+    kxx = (a @ a.T / d + 1.0) ** 3
+    kyy = (b @ b.T / d + 1.0) ** 3
+    kxy = (a @ b.T / d + 1.0) ** 3
+    rx = kxx.sum(axis=1) - np.diag(kxx)  # off-diagonal row sums
+    ry = kyy.sum(axis=1) - np.diag(kyy)
+    sxx, syy, sxy = rx.sum(), ry.sum(), kxy.sum()
+
+    def mmd(sxx_, syy_, sxy_, m_, n_):
+        return sxx_ / (m_ * (m_ - 1)) + syy_ / (n_ * (n_ - 1)) - 2.0 * sxy_ / (m_ * n_)
+
+    value = float(mmd(sxx, syy, sxy, m, n))
+    # leave one sample out of a, then of b (each is an (m-1)- or (n-1)-sample U-statistic)
+    loo_a = mmd(sxx - 2.0 * rx, syy, sxy - kxy.sum(axis=1), m - 1, n)
+    loo_b = mmd(sxx, syy - 2.0 * ry, sxy - kxy.sum(axis=0), m, n - 1)
+    var = (m - 1) / m * np.sum((loo_a - loo_a.mean()) ** 2) + (n - 1) / n * np.sum((loo_b - loo_b.mean()) ** 2)
+    return {"kid": value, "kid_se": float(math.sqrt(var)), "n_a": m, "n_b": n}
+
+
+def kid(
+    slices_a: Any,
+    slices_b: Any,
+    window: Any = FID_WINDOW,
+    *,
+    stride: int = 1,
+    device: str | None = None,
+    progress: bool = True,
+) -> dict[str, float]:
+    """Kernel Inception Distance between two sets of CT slices (features as :func:`fid_features`).
+
+    Returns
+    -------
+    dict
+        :func:`kernel_inception_distance` of the two sets' InceptionV3 features.
+    """
+    kw = dict(window=window, stride=stride, device=device, progress=progress)
+    return kernel_inception_distance(fid_features(slices_a, **kw), fid_features(slices_b, **kw))

@@ -9,9 +9,15 @@ Tables are found by their **columns**, not their file names, so that a chapter m
 files without breaking this page.
 
 Each claim is checked by one function ``_check_<key>`` and reported as a :class:`Finding`: a
-status (``agrees``, ``partly``, ``disagrees``, ``not run``, ``no table``), one sentence of what
-we found, one of why the two may differ, what data made our numbers, and a detail table with
-the paper's numbers beside ours.
+status (``agrees``, ``partly``, ``disagrees``, ``inconclusive``, ``depends on the metric``,
+``not run``, ``no table``), one sentence of what we found, one of why the two may differ, what
+data made our numbers, and a detail table with the paper's numbers beside ours.
+
+The SR claims (Tables IV, V, VI) follow chapter 05's rule (:mod:`t2tcore.sr.effects`): a
+difference counts only where its 95 % interval (over patients and training seeds) excludes zero
+and the models behind it converged; otherwise the claim is **inconclusive**, and the page says
+which. A verdict on Table IV that differs between the metric conventions is **depends on the
+metric**.
 
 The expected tables (one row per patient and method unless said otherwise):
 
@@ -22,11 +28,15 @@ chapter   columns
 02        ``kernel, dose, patient, method, alignment, convention, psnr, rmse, ssim_2d``
 03        ``where, method, best_minus_real_mm, same_best_as_real`` (a summary per method)
 04        ``axis, value, dose, best, triangle_best, gap`` (the triangle against fixed kernels)
-05        ``model, method, patient, psnr`` (+ ``kernel``, ``dose``, ``convention``): SR tested on
-          real thick slices, ``method`` = the simulation that made the training pairs
+05        ``kernel, model, contrast, convention, metric, mean_diff, ci_low, ci_high, verdict``
+          (+ ``region``, ``reason``): the effects with intervals (:func:`t2tcore.sr.effects.effects`);
+          else ``model, method, patient, psnr`` (+ ``kernel``, ``dose``, ``convention``, ``label``,
+          ``seed``): SR tested on real thick slices, ``method`` = the simulation of the training
+          pairs; ``model, method, converged``: the training runs
 06        ``model`` and columns whose names contain ``param`` or ``inference`` (rank: from 05)
 07        ``group, covariate, p`` or ``input, feature, p``: multivariate Cox regression per image
-          source (``thick``, an SR model trained on ``average``/naive or ``proposed`` pairs, ...)
+          source (``thick``, an SR model trained on ``average``/naive or ``proposed`` pairs, ...);
+          ``a, b, diff, ci_low, ci_high, separated``: concordance differences between inputs
 ========  =================================================================================
 """
 
@@ -98,7 +108,7 @@ class Finding:
     """What the book found about one :class:`Claim`."""
 
     claim: Claim
-    status: str  # "agrees" | "partly" | "disagrees" | "not run" | "no table"
+    status: str  # "agrees" | "partly" | "disagrees" | "inconclusive" | "depends on the metric" | "not run" | "no table"
     ours: str = ""
     why: str = ""
     data: str = ""
@@ -312,61 +322,137 @@ def _model(name: str) -> str:
     return _MODEL_NAMES.get(str(name).lower().replace("_", "-"), _MODEL_NAMES.get(str(name).lower(), str(name)))
 
 
-def _check_table4(claim: Claim, folder: Path) -> Finding:
-    from t2tcore.evaluation.stats import min_attainable_p, summary_stats
+_EFFECT_COLUMNS = ["kernel", "model", "contrast", "convention", "metric", "mean_diff", "ci_low", "ci_high", "verdict"]
 
+
+def _effects_table(folder: Path) -> tuple[Path, pd.DataFrame] | None:
+    """Chapter 05's effects with intervals (its verdicts CSV), or computed from its per-case table."""
+    got = find_table(folder, _EFFECT_COLUMNS)
+    if got is not None:
+        return got
     got = find_table(folder, ["model", "method", "patient", "psnr"])
     if got is None:
-        return Finding(claim, "no table")
+        return None
+    from t2tcore.sr.effects import effects
+
     csv, df = got
-    df = _paper_convention(df)
-    df = df[df["method"].isin(["proposed", "average"])].copy()
     if "kernel" not in df.columns:
-        df["kernel"] = "all"
-    # pairs: one per patient, or per patient and dose when the chapter scored both doses
-    df["case"] = df["patient"].astype(str) + ("/" + df["dose"].astype(str) if "dose" in df.columns else "")
-    st = summary_stats(df, ["psnr"], patient_col="case", group_cols=("kernel", "model"))
-    rows, hits = [], 0
-    for (k, m), g in st.groupby(["kernel", "model"], sort=False):
-        g = g.set_index("method")
-        if not {"proposed", "average"} <= set(g.index):
-            continue
-        better = g.loc["proposed", "mean"] > g.loc["average", "mean"]
-        hits += better
-        paper = PAPER_TABLE4.get((k, _model(m)), {})
-        rows.append({"kernel": k, "model": m, "paper: proposed": paper.get("proposed", (np.nan,))[0],
-                     "paper: average": paper.get("average", (np.nan,))[0], "ours: proposed": g.loc["proposed", "mean"],
-                     "ours: average": g.loc["average", "mean"], "ours: p": g.loc["average", "p"],
-                     "patients": int(g.loc["proposed", "n"])})
+        df = df.assign(kernel="all")
+    if "dose" not in df.columns:
+        df = df.assign(dose="all")
+    if "convention" not in df.columns:
+        df = df.assign(convention="paper")
+    if "label" not in df.columns:
+        df = df.assign(label=[m if m == "linear" else f"{m}/{s}" for m, s in zip(df["model"], df["method"])])
+    return csv, effects(df, metrics=["psnr"], training=_training(folder), n_boot=2000)
+
+
+def _training(folder: Path) -> pd.DataFrame | None:
+    got = find_table(folder, ["model", "method", "converged"])
+    return None if got is None else got[1]
+
+
+def _overall(answers: Sequence[str]) -> str:
+    """One status from the per-cell answers of a claim that every cell is ``better``."""
+    a = list(answers)
+    if not a:
+        return "no table"
+    if all(x == "better" for x in a):
+        return "agrees"
+    if all(x == "worse" for x in a):
+        return "disagrees"
+    if all(x == "inconclusive" for x in a):
+        return "inconclusive"
+    if all(x in ("inconclusive", "depends on the metric") for x in a):
+        return "depends on the metric"
+    return "partly" if "better" in a else "disagrees"
+
+
+def _check_table4(claim: Claim, folder: Path) -> Finding:
+    from t2tcore.sr.effects import DEFAULT_REGION, convention_rule
+
+    got = _effects_table(folder)
+    if got is None:
+        return Finding(claim, "no table")
+    csv, eff = got
+    e = eff[(eff["metric"] == "psnr") & (eff["contrast"] == "proposed - average")]
+    if "region" in e.columns:
+        e = e[[DEFAULT_REGION.get(c, "all") == r for c, r in zip(e["convention"], e["region"])]]
+    if not len(e):
+        return Finding(claim, "no table")
+    rule = convention_rule(e)
+    rows = []
+    for r in rule.itertuples(index=False):
+        paper = PAPER_TABLE4.get((r.kernel, _model(r.model)), {})
+        row = {"kernel": r.kernel, "model": r.model,
+               "paper: proposed − average": paper.get("proposed", (np.nan,))[0] - paper.get("average", (np.nan,))[0]}
+        g = e[(e["kernel"] == r.kernel) & (e["model"] == r.model)]
+        for x in g.itertuples(index=False):
+            row[f"ours ({x.convention})"] = f"{x.mean_diff:+.2f} [{x.ci_low:+.2f}, {x.ci_high:+.2f}] {x.verdict}"
+        row.update({"answer": r.answer, "why": r.reason,
+                    "patients": int(g["n_patients"].max()) if "n_patients" in g.columns else np.nan,
+                    "seeds": int(g["n_seeds_a"].min()) if "n_seeds_a" in g.columns else np.nan})
+        rows.append(row)
     table = pd.DataFrame(rows)
-    sig = int(((table["ours: p"] < 0.05) & (table["ours: proposed"] > table["ours: average"])).sum()) if rows else 0
-    ours = (f"Training on proposed pairs gives the higher mean PSNR in {hits} of {len(rows)} kernel × model cells, "
-            f"at p < 0.05 in {sig}.")
-    why = ""
-    n_pairs = int(table["patients"].min()) if rows else 0
-    if n_pairs and min_attainable_p(n_pairs) >= 0.05:
-        why = (f"With {n_pairs} test pairs no Wilcoxon p-value can fall below 0.05 (smallest possible: "
-               f"{min_attainable_p(n_pairs):.3g}). ")
-    why += ("Small builds train the SR models briefly on tiny virtual volumes: the values (and often the "
-            "ranking) say more about training noise than about the pairs." if "virtual" in _data_note(df, csv) else "")
-    status = "agrees" if rows and sig == len(rows) else ("partly" if hits else _verdict(0, len(rows)))
-    return Finding(claim, status, ours, why.strip(), _data_note(df, csv), table)
+    counts = table["answer"].value_counts()
+    status = _overall(table["answer"])
+    ours = ("Proposed − average training pairs, PSNR, 95 % interval over patients and seeds, one answer per metric "
+            "across conventions: " + ", ".join(f"{v} in {n}" for v, n in counts.items())
+            + f" of {len(table)} kernel × model cells.")
+    why = []
+    bad = sorted({x for x in e.get("reason", pd.Series(dtype=str)).fillna("").astype(str) if x.startswith("not converged")})
+    if bad:
+        why.append("Inconclusive because a model did not converge: " + "; ".join(b.replace("not converged: ", "")
+                                                                              for b in bad) + ".")
+    if (table["answer"] == "depends on the metric").any():
+        why.append("Where the answer depends on the metric, the conventions disagree (see the detail table): the "
+                   "paper's scales each volume by its own extremes, the fixed window and HU do not.")
+    if "seeds" in table and (table["seeds"] == 1).any():
+        why.append("Models trained with one seed carry no training noise in their interval.")
+    cases = find_table(folder, ["model", "method", "patient", "psnr"])
+    data = _data_note(cases[1], cases[0]) if cases else f"chapter table {csv.parent.name}/{csv.name}"
+    if "virtual" in data:
+        why.append("Virtual data: the direction of the effects can be compared with the paper's, not the values.")
+    return Finding(claim, status, ours, " ".join(why), data, table)
+
+
+def _rank_effects(df: pd.DataFrame, order: Sequence[str]) -> list[dict]:
+    """Each adjacent pair of models in ``order`` (proposed pairs): PSNR difference with a 95 % interval."""
+    from t2tcore.evaluation.stats import hierarchical_bootstrap
+    from t2tcore.sr.effects import patient_matrix, with_seeds
+
+    d = df if "label" in df.columns else df.assign(label=df["model"] + "/" + df["method"])
+    d = with_seeds(d[d["method"] == "proposed"]).assign(patient=lambda x: x["patient"].astype(str))
+    # one value per patient and seed: the kernels and doses of a patient averaged
+    mats = {m: patient_matrix(d[d["model"].map(_model) == m], "psnr") for m in order}
+    out = []
+    for a, b in zip(order, order[1:]):
+        ma, mb = mats[a], mats[b]
+        pats = ma.index.intersection(mb.index)
+        if not len(pats):
+            continue
+        r = hierarchical_bootstrap(ma.loc[pats].dropna(axis=1).to_numpy(), mb.loc[pats].dropna(axis=1).to_numpy(),
+                                   n_boot=2000)
+        v = "agrees" if r.ci_low > 0 else ("disagrees" if r.ci_high < 0 else "inconclusive")
+        out.append({"pair": f"{a} > {b}", "mean_diff": r.mean_diff, "ci_low": r.ci_low, "ci_high": r.ci_high,
+                    "verdict": v})
+    return out
 
 
 def _check_table6(claim: Claim, folder: Path, results_root: Path) -> Finding:
-    # the paper ranks the models by mean PSNR on all test data: from chapter 06's table if it has PSNR,
-    # otherwise from chapter 05's per-patient table
-    got = find_table(folder, ["model", "psnr"])
-    if got is None:
-        ch5 = chapter_dir(results_root, "05")
-        got = find_table(ch5, ["model", "method", "patient", "psnr"]) if ch5 else None
+    # the paper ranks the models by mean PSNR on all test data: from chapter 05's per-case table (with intervals
+    # between neighbours in the paper's order), or chapter 06's table if it has PSNR
+    ch5 = chapter_dir(results_root, "05")
+    got = find_table(ch5, ["model", "method", "patient", "psnr"]) if ch5 else None
+    got = got or find_table(folder, ["model", "psnr"])
     if got is None:
         return Finding(claim, "no table")
     csv, df = got
     df = _paper_convention(df)
-    if "method" in df.columns:
-        df = df[df["method"] == "proposed"]
-    mean = df.groupby("model")["psnr"].mean().sort_values(ascending=False)
+    if "region" in df.columns:
+        df = df[df["region"] == "all"]
+    prop = df[df["method"] == "proposed"] if "method" in df.columns else df
+    mean = prop.groupby("model")["psnr"].mean().sort_values(ascending=False)
     ours_rank = {_model(m): i + 1 for i, m in enumerate(mean.index)}
     table = PAPER_TABLE6.rename(columns={"inference_s": "paper: s/image", "params_mb": "paper: MB",
                                          "rank": "paper: rank"}).copy()
@@ -382,10 +468,42 @@ def _check_table6(claim: Claim, folder: Path, results_root: Path) -> Finding:
                 table[f"ours: {c}"] = table["model"].map(ex[c])
     have = table.dropna(subset=["ours: rank"])
     same = int((have["ours: rank"] == have["paper: rank"]).sum())
-    ours = (f"Our order by mean PSNR: {', '.join(_model(m) for m in mean.index)}; {same} of {len(have)} models "
-            "have the paper's rank.")
+    order = [m for m in PAPER_TABLE6.sort_values("rank")["model"] if m in ours_rank]
+    ours = (f"Our order by mean PSNR (paper convention): {', '.join(_model(m) for m in mean.index)}; {same} of "
+            f"{len(have)} models have the paper's rank.")
+    status = _verdict(same, len(have))
+    if {"patient", "method"} <= set(df.columns):
+        # neighbours in the paper's order, with intervals, in every convention; one answer across them
+        from t2tcore.sr.effects import DEFAULT_REGION
+
+        full = got[1] if "convention" in got[1].columns else got[1].assign(convention="paper")
+        by_conv = {}
+        ours += " Neighbours in the paper's order, 95 % interval of the PSNR difference over patients and seeds:"
+        for conv in dict.fromkeys(full["convention"]):
+            d = full[(full["convention"] == conv) & (full["method"] == "proposed")]
+            if "region" in d.columns:
+                d = d[d["region"] == DEFAULT_REGION.get(conv, "all")]
+            pairs = _rank_effects(d, order)
+            if pairs:
+                v = [p["verdict"] for p in pairs]
+                st = ("agrees" if all(x == "agrees" for x in v) else "disagrees" if all(x == "disagrees" for x in v)
+                      else "partly" if "agrees" in v and "disagrees" in v else "inconclusive" if "disagrees" not in v
+                      else "disagrees")
+                by_conv[conv] = st
+                ours += f" {conv}: " + "; ".join(
+                    f"{p['pair']} {p['mean_diff']:+.2f} "
+                    + (f"[{p['ci_low']:+.2f}, {p['ci_high']:+.2f}]" if np.isfinite(p["ci_low"]) else "[no interval]")
+                    + f" dB ({p['verdict']})" for p in pairs) + "."
+        if by_conv:
+            kinds = set(by_conv.values())
+            status = kinds.pop() if len(kinds) == 1 else "depends on the metric"
+    training = _training(ch5) if ch5 else None
     why = "Inference time depends on the hardware; parameter counts on the widths chosen for the models."
-    return Finding(claim, _verdict(same, len(have)), ours, why, f"table {csv.parent.name}/{csv.name}", table)
+    if training is not None and not training["converged"].astype(bool).all():
+        status = "inconclusive"
+        why = ("Not every model converged (" + ", ".join(f"{r.model}/{r.method}" for r in training.itertuples()
+                                                        if not bool(r.converged)) + "). " + why)
+    return Finding(claim, status, ours, why, f"table {csv.parent.name}/{csv.name}", table)
 
 
 def _paper_group(name: str) -> str | None:
@@ -402,6 +520,7 @@ def _check_table5(claim: Claim, folder: Path) -> Finding:
     got = find_table(folder, ["group", "covariate", "p"]) or find_table(folder, ["input", "feature", "p"])
     if got is None:
         return Finding(claim, "no table")
+    comp = find_table(folder, ["a", "b", "diff", "ci_low", "ci_high", "separated"])
     csv, df = got
     df = df.rename(columns={"input": "group", "feature": "covariate"})
     groups = list(dict.fromkeys(df["group"]))
@@ -421,7 +540,19 @@ def _check_table5(claim: Claim, folder: Path) -> Finding:
             + (", ".join(str(r["group"]) for r in rows if r["ours: p < 0.005"] > 0) or "none") + ".")
     why = ("In the paper's own Table V the naive group also has two covariates at p < 0.05: 'only ours' holds at "
            "p < 0.005. A Cox model on few patients rarely reaches such p-values: see the chapter's power analysis.")
-    return Finding(claim, "agrees" if agree else "disagrees", ours, why, f"table {csv.parent.name}/{csv.name}", table)
+    status = "agrees" if agree else "disagrees"
+    if comp is not None:
+        c = comp[1]
+        main = c[(c["a"] == "SR proposed") & (c["b"] == "SR naive")]
+        if len(main):
+            m = main.iloc[0]
+            ours += (f" Concordance of SR proposed − SR naive: {m['diff']:+.2f} [{m['ci_low']:+.2f}, "
+                     f"{m['ci_high']:+.2f}] (95 % bootstrap interval).")
+            if not bool(m["separated"]):
+                status = "inconclusive"
+                why = ("The interval of the concordance difference between the two SR inputs includes 0: this cohort "
+                       "cannot separate them, whatever single features reach p < 0.05. " + why)
+    return Finding(claim, status, ours, why, f"table {csv.parent.name}/{csv.name}", table)
 
 
 _CHECKS: dict[str, Callable] = {

@@ -1,4 +1,5 @@
-"""Figures of the SR chapters: Fig. 6, training curves, gains over the baseline (chapter 05), Table VI (06).
+"""Figures of the SR chapters: Fig. 6, training curves, effects with intervals, errors by region and
+along z, slice profiles (chapter 05), Table VI (06).
 
 Every function takes what :mod:`t2tcore.sr` computed and returns a
 :class:`matplotlib.figure.Figure` as wide as the text column; plotted lines, bars and images
@@ -7,6 +8,7 @@ carry a ``gid`` so tests can read back what was drawn.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -15,7 +17,10 @@ from matplotlib.figure import Figure
 
 from t2tcore.figures.style import HU_WINDOW, method_style, new_figure
 
-__all__ = ["fig6", "gains", "table6_bars", "training_curves"]
+__all__ = ["effects_forest", "fig6", "gains", "slice_profiles", "table6_bars", "training_curves", "z_displacement"]
+
+#: Colour of each verdict in the effect plots.
+VERDICT_COLOURS = {"better": "C2", "worse": "C3", "inconclusive": "0.55"}
 
 
 def fig6(
@@ -196,7 +201,8 @@ def gains(verdict: pd.DataFrame, metric: str = "psnr") -> Figure:
     ----------
     verdict : DataFrame
         :func:`t2tcore.sr.evaluate.baseline_verdict` (columns ``kernel, model, method,
-        mean_diff_<metric>, better``), optionally several with a ``convention`` column.
+        mean_diff_<metric>, better``, optionally ``ci_low, ci_high``), optionally several with a
+        ``convention`` column.
     metric : str
 
     Returns
@@ -204,7 +210,8 @@ def gains(verdict: pd.DataFrame, metric: str = "psnr") -> Figure:
     Figure
         One panel per (convention,) kernel, one horizontal bar per label, gid
         ``"gain:<kernel>:<model>/<method>"`` (prefixed ``"<convention>:"`` with a convention
-        column); bars of models significantly better (p < 0.05) are filled, others hatched.
+        column); bars of models judged better (``better``: the 95 % interval excludes 0) are
+        filled, others hatched; a black line spans ``ci_low``..``ci_high`` where given.
     """
     col = f"mean_diff_{metric}"
     if col not in verdict:
@@ -221,6 +228,8 @@ def gains(verdict: pd.DataFrame, metric: str = "psnr") -> Figure:
             style = method_style(row["method"])
             ax.barh(i, row[col], color=style["color"], hatch=None if row["better"] else "///",
                     alpha=1.0 if row["better"] else 0.45, gid=(f"{conv}:" if conv else "") + f"gain:{k}:{lab}")
+            if {"ci_low", "ci_high"} <= set(d.columns) and np.isfinite(row["ci_low"]):
+                ax.plot([row["ci_low"], row["ci_high"]], [i, i], color="k", lw=0.8)
         ax.set_yticks(range(len(d)))
         ax.set_yticklabels([f"{m}/{s}" for m, s in zip(d["model"], d["method"])], fontsize=7)
         ax.axvline(0, color="k", lw=0.6)
@@ -267,4 +276,131 @@ def table6_bars(ours: pd.DataFrame, paper: pd.DataFrame) -> Figure:
         ax.set_yscale("log")
         ax.set_title(title, fontsize=8)
     axes[0].legend(fontsize=6)
+    return fig
+
+
+def effects_forest(eff: pd.DataFrame, panels: str = "convention", unit: str = "dB") -> Figure:
+    """Effects with their 95 % intervals, one row per model and contrast, coloured by verdict.
+
+    Parameters
+    ----------
+    eff : DataFrame
+        :func:`t2tcore.sr.effects.effects` rows of one metric (columns ``kernel, model,
+        contrast, mean_diff, ci_low, ci_high, verdict`` and the ``panels`` column).
+    panels : str
+        Column whose values make the panels (``convention``, or ``region``), one per value.
+    unit : str
+        The metric's unit, for the axis.
+
+    Returns
+    -------
+    Figure
+        One panel per value of ``panels``; a point (gid ``"effect:<panel>:<kernel>:<model>:<contrast>"``)
+        at the mean difference with a line over the interval; dashed line at 0.
+    """
+    if not len(eff):
+        raise ValueError("no effects to plot")
+    keys = list(dict.fromkeys(zip(eff.kernel, eff.model, eff.contrast)))
+    vals = list(dict.fromkeys(eff[panels]))
+    fig = new_figure(0.9 + 0.17 * len(keys))
+    axes = fig.subplots(1, len(vals), squeeze=False, sharey=True)[0]
+    for ax, v in zip(axes, vals):
+        d = eff[eff[panels] == v].set_index(["kernel", "model", "contrast"])
+        for i, key in enumerate(keys):
+            if key not in d.index:
+                continue
+            r = d.loc[key]
+            r = r.iloc[0] if isinstance(r, pd.DataFrame) else r
+            c = VERDICT_COLOURS.get(r["verdict"], "0.55")
+            ax.plot([r["ci_low"], r["ci_high"]], [i, i], color=c, lw=1.4)
+            ax.plot([r["mean_diff"]], [i], "o", color=c, ms=3.5, gid=f"effect:{v}:{key[0]}:{key[1]}:{key[2]}")
+        ax.axvline(0, color="k", lw=0.6, ls="--")
+        ax.set_title(str(v), fontsize=8)
+        if len(vals) <= 3:
+            ax.set_xlabel(f"difference ({unit})", fontsize=7)
+        ax.tick_params(labelsize=6)
+    if len(vals) > 3:
+        fig.supxlabel(f"difference ({unit})", fontsize=7)
+    axes[0].set_yticks(range(len(keys)))
+    axes[0].set_yticklabels([f"{m} {c} ({k})" for k, m, c in keys], fontsize=6)
+    axes[0].invert_yaxis()
+    handles = [axes[0].plot([], [], "o-", color=c, label=v)[0] for v, c in VERDICT_COLOURS.items()]
+    fig.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=6)
+    return fig
+
+
+def z_displacement(df: pd.DataFrame) -> Figure:
+    """The displacement along z of strong edges, per case, for every model and simulation.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Per-case metrics with ``kernel, patient, dose, label, model, method, z_displacement_mm,
+        z_abs_displacement_mm`` (one value per case and label; duplicates are dropped).
+
+    Returns
+    -------
+    Figure
+        Two panels (signed median displacement, its magnitude); one row per model/method, a
+        dot per case and seed (gid ``"z:<signed|abs>:<model>/<method>"``, one collection each)
+        and a bar at the median.
+    """
+    d = df.drop_duplicates(["kernel", "patient", "dose", "label"])
+    d = d[d["z_displacement_mm"].notna()]
+    if not len(d):
+        raise ValueError("no z displacement measured")
+    rows = list(dict.fromkeys(zip(d.model, d.method)))
+    fig = new_figure(0.9 + 0.2 * len(rows))
+    axes = fig.subplots(1, 2, sharey=True)
+    for ax, (col, key, title) in zip(axes, [("z_displacement_mm", "signed", "edge displacement (mm, + = towards +z)"),
+                                           ("z_abs_displacement_mm", "abs", "|edge displacement| (mm)")]):
+        for i, (m, meth) in enumerate(rows):
+            v = d[(d.model == m) & (d.method == meth)][col].to_numpy(float)
+            st = method_style(meth)
+            jitter = (np.arange(v.size) % 7 - 3) * 0.04
+            ax.scatter(v, i + jitter, s=5, color=st["color"], alpha=0.6, gid=f"z:{key}:{m}/{meth}")
+            ax.plot([np.median(v)] * 2, [i - 0.3, i + 0.3], color="k", lw=1.2)
+        ax.axvline(0, color="k", lw=0.6, ls="--")
+        ax.set_xlabel(title, fontsize=7)
+        ax.tick_params(labelsize=6)
+    axes[0].set_yticks(range(len(rows)))
+    axes[0].set_yticklabels([f"{m}/{s}" for m, s in rows], fontsize=6)
+    axes[0].invert_yaxis()
+    return fig
+
+
+def slice_profiles(profiles: Mapping[str, tuple], table: pd.DataFrame, labels: Sequence[str] | None = None) -> Figure:
+    """Profiles across a thin disk (normalised to their peak), with each one's FWHM.
+
+    Parameters
+    ----------
+    profiles : mapping
+        Label -> (position mm, signal) (:func:`t2tcore.sr.slice_profile.measure_profiles`).
+    table : DataFrame
+        Its table (``label, method, fwhm_mm``).
+    labels : sequence of str, optional
+        Which to draw (default all).
+
+    Returns
+    -------
+    Figure
+        Lines gid ``"ssp:<label>"`` (y = signal / peak); the real series black (thin solid,
+        thick dotted).
+    """
+    labels = list(profiles) if labels is None else list(labels)
+    t = table.set_index("label")
+    fig = new_figure(2.6 + 0.12 * math.ceil(len(labels) / 4))
+    ax = fig.subplots()
+    for lab in labels:
+        u, s = profiles[lab]
+        peak = float(np.max(s)) if np.max(s) > 0 else 1.0
+        meth = t.loc[lab, "method"]
+        st = {"color": "k"} if meth == "real" else {"color": method_style(meth)["color"]}
+        ls = ":" if lab == "thick" else ("-" if meth in ("real", "proposed") else "--")
+        ax.plot(u, np.asarray(s) / peak, ls=ls, lw=1.5 if meth == "real" else 0.9, **st, gid=f"ssp:{lab}",
+                label=f"{lab} ({t.loc[lab, 'fwhm_mm']:.2f} mm)")
+    ax.axhline(0.5, color="0.6", lw=0.5)
+    ax.set_xlabel("z from the disk (mm)")
+    ax.set_ylabel("signal / peak")
+    fig.legend(loc="outside lower center", fontsize=5.5, ncol=4)
     return fig

@@ -3,34 +3,38 @@
 For every test case (a patient, kernel and dose with a real thin and a real thick series of
 the same raw data), :func:`evaluate_case` feeds the real thick series through the one input
 pipeline (:func:`t2tcore.sr.pairs.to_thin_grid`, linear along z to the real thin positions)
-and every model, and scores each output against the real thin series
-(:func:`t2tcore.evaluation.compare`, ``paper`` and ``hu`` conventions). The input itself is scored
-too: the **linear-interpolation baseline** (label ``"linear"``), what you get with no network.
+and every model **once**, and scores each output against the real thin series in every metric
+convention (``paper``: each volume min-max scaled on its own; ``window``: a fixed -1000..1000 HU
+window for every volume; ``hu``), in every region of the real thin image (all, body, lung, soft
+tissue, bone, edges: :mod:`t2tcore.evaluation.regions`), and measures how far its edges are
+displaced along z. The input itself is scored too: the **linear-interpolation baseline**
+(label ``"linear"``), what you get with no network. Labels are ``"<model>/<method>"`` or
+``"<model>/<method>/s<seed>"`` (several training seeds).
 
 Which voxels are scored (:func:`eval_region`): thin slices inside the real thick series' range
 (nothing extrapolated), optionally only the central ``n_slices`` of them and only the body's
 bounding box in-plane (plus a margin) to save time on CPU; the model sees ``halo`` more
 slices on each side, which are not scored. The chapter states the region it used.
 
-Tables: :func:`table4` (mean ± std per kernel and model, † where a paired Wilcoxon test
-against ``proposed`` gives p < 0.05, pairs = patient x dose), :func:`beside_paper` (ours next
-to the paper's Table IV), :func:`baseline_verdict` (does a model beat linear interpolation?),
-:func:`naive_verdict` (does training on proposed pairs beat naive pairs?),
-:func:`performance_rank` (Table VI: models ranked by mean PSNR over every test volume).
+Tables: :func:`table4` (mean ± sd over seeds, † where the 95 % interval of the difference from
+``proposed`` excludes zero; :mod:`t2tcore.sr.effects`), :func:`table4_cells` and
+:func:`beside_paper` (ours next to the paper's Table IV), :func:`baseline_verdict` (does a
+model beat linear interpolation?), :func:`naive_verdict` (do proposed pairs beat naive pairs?),
+:func:`fid_rows` (KID, and FID where each set has enough slices), :func:`performance_rank`
+(Table VI: models ranked by mean PSNR over every test volume).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from t2tcore.evaluation import compare, paired_wilcoxon
 from t2tcore.masks import body_mask
 from t2tcore.sr.checkpoint import checkpoint_scaling, load_checkpoint, model_from_checkpoint
+from t2tcore.sr.effects import BASELINE, DEFAULT_REGION, baseline_verdict, naive_verdict, split_label, table4
 from t2tcore.sr.infer import DEFAULT_ROI, predict
 from t2tcore.sr.pairs import to_thin_grid
 
@@ -52,9 +56,6 @@ __all__ = [
     "table4",
     "table4_cells",
 ]
-
-#: Label of the no-network row: the real thick series linearly interpolated to the thin grid.
-BASELINE = "linear"
 
 # The paper's Table IV: kernel -> model -> method -> metric -> (mean, std). Every "average"
 # (Simple Averaging) cell carries † except the FIDs of VDSR and U-Net.
@@ -193,7 +194,7 @@ def eval_region(thin, thick, n_slices: int | None = None, margin_px: int | None 
 
 @dataclass
 class LoadedModel:
-    """A checkpoint's generator ready for scoring: ``label``, ``model``, ``method``, ``scaling``, ``roi``."""
+    """A checkpoint's generator ready for scoring: ``label``, ``name`` (model), ``method``, ``model``, ``scaling``, ``roi``, ``seed``."""
 
     label: str
     name: str
@@ -201,16 +202,47 @@ class LoadedModel:
     model: Any
     scaling: Any
     roi: tuple
+    seed: int = 0
 
 
 def load_models(checkpoints: Mapping[str, Any], device: Any = "cpu") -> list[LoadedModel]:
-    """Load checkpoints (label -> path or dict) for :func:`evaluate_case`."""
+    """Load checkpoints (label -> path or dict) for :func:`evaluate_case`.
+
+    Labels are ``"<model>/<method>"`` or ``"<model>/<method>/s<seed>"``; the seed is the
+    label's, else the checkpoint's training seed, else 0.
+    """
     out = []
     for label, c in checkpoints.items():
         ck = load_checkpoint(c)
+        try:
+            seed = split_label(label)[2] if str(label).count("/") == 2 else int(ck.get("config", {}).get("seed", 0))
+        except ValueError:
+            seed = int(ck.get("config", {}).get("seed", 0))
         out.append(LoadedModel(label, ck["model"]["name"], ck["simulation"]["method"], model_from_checkpoint(ck, device),
-                               checkpoint_scaling(ck), DEFAULT_ROI[ck["model"]["preset"]]))
+                               checkpoint_scaling(ck), DEFAULT_ROI[ck["model"]["preset"]], seed))
     return out
+
+
+def _score(scorer, ref, vol, conventions, ssim_modes) -> list[dict]:
+    """Rows (convention x region) of one output: :class:`t2tcore.evaluation.regions.CaseScorer`."""
+    from t2tcore.evaluation.metrics import ssim
+    from t2tcore.evaluation.regions import convention_scale
+
+    rows = scorer.score(vol)
+    for row in rows:
+        c = row["convention"]
+        if "2d" not in ssim_modes:
+            row.pop("ssim_2d", None)
+        row["rmse_unit"] = "HU" if c == "hu" else "[-1,1] scale"
+        if "3d" in ssim_modes:  # one 3-D SSIM, on the convention's Table IV region (paper profile only)
+            reg = DEFAULT_REGION.get(c, "all")
+            if row["region"] == reg:
+                _, rs, r = convention_scale(ref, c)
+                _, ts, _ = convention_scale(vol, c)
+                row["ssim_3d"] = ssim(rs, ts, r, mode="3d", mask=None if reg == "all" else scorer.masks[reg])
+            else:
+                row["ssim_3d"] = float("nan")
+    return rows
 
 
 def evaluate_case(
@@ -219,13 +251,18 @@ def evaluate_case(
     models: Sequence[LoadedModel],
     region: EvalRegion,
     *,
-    conventions: Sequence[str] = ("paper", "hu"),
+    conventions: Sequence[str] = ("paper", "window", "hu"),
     ssim_modes: Sequence[str] = ("2d",),
+    regions: Sequence[str] | None = None,
+    z_edges: bool = True,
     fid_slices: int = 0,
     keep: bool = False,
     device: Any = None,
 ) -> tuple[list[dict], dict]:
     """Score every model and the linear baseline on one real thick -> real thin pair.
+
+    Each model predicts once; every convention, region and the z displacement of edges are
+    computed from that one output (:mod:`t2tcore.evaluation.regions`).
 
     Parameters
     ----------
@@ -235,8 +272,15 @@ def evaluate_case(
         From :func:`load_models`.
     region : EvalRegion
         From :func:`eval_region`.
-    conventions, ssim_modes
-        As :func:`t2tcore.evaluation.compare`.
+    conventions : sequence of {"paper", "window", "hu"}
+        Metric conventions (:mod:`t2tcore.evaluation.metrics`).
+    ssim_modes : sequence of {"2d", "3d"}
+        ``2d``: SSIM maps of every axial slice, averaged per region; ``3d``: one 3-D SSIM on
+        each convention's Table IV region (slow; other regions NaN).
+    regions : sequence of str, optional
+        Regions of :data:`t2tcore.evaluation.regions.REGIONS` (default all of them).
+    z_edges : bool
+        Measure the z displacement of strong edges (:func:`t2tcore.evaluation.regions.z_displacement`).
     fid_slices : int
         Evenly spaced scored slices kept (HU) for :func:`fid_rows` (0: none).
     keep : bool
@@ -247,62 +291,87 @@ def evaluate_case(
     Returns
     -------
     rows : list of dict
-        One per label and convention: ``label, model, method, convention, psnr, rmse,
-        ssim_*, n_slices, n_voxels, z_first, z_last``, and the scored volumes' extremes in HU
-        (``ref_min, ref_max`` of the real thin volume, ``test_min, test_max`` of the label's):
-        the ``paper`` convention scales each volume by its own.
+        One per label, convention and region: ``label, model, method, seed, convention,
+        region, psnr, rmse, ssim_2d`` (``ssim_3d``), ``n_voxels, rmse_unit, n_slices, z_first,
+        z_last``, the scored volumes' extremes in HU (``ref_min, ref_max`` of the real thin
+        volume, ``test_min, test_max`` of the label's: the ``paper`` convention scales each
+        volume by its own), and the label's edge displacement along z (the same on every row
+        of the label): ``z_displacement_mm, z_abs_displacement_mm, z_edges``.
     extra : dict
         ``"fid"``: label (and ``"reference"``) -> slices (k, y, x); ``"volumes"`` (when
         ``keep``): ``"thin"``, ``"linear"`` and each label -> (z, y, x) HU;
-        ``"positions"``: the scored slices' positions (mm).
+        ``"positions"``: the scored slices' positions (mm); ``"voxels"``: region -> voxels.
     """
+    from t2tcore.evaluation.regions import REGIONS, CaseScorer, z_displacement
+
     pos_in = thin.positions[region.z_in]
     inp = to_thin_grid(thick.volume, thick.positions, pos_in, outside="clamp")[:, region.y, region.x]
     inner = slice(region.z.start - region.z_in.start, region.z.stop - region.z_in.start)
     ref = np.ascontiguousarray(thin.volume[region.z, region.y, region.x])
-    outputs = {BASELINE: (BASELINE, BASELINE, np.ascontiguousarray(inp[inner]))}
-    for m in models:
-        y = predict(m.model, m.scaling.forward(inp), roi=m.roi, device=device)
-        outputs[m.label] = (m.name, m.method, np.ascontiguousarray(m.scaling.inverse(y)[inner]))
-    mask = body_mask(ref) if "hu" in conventions else None
     pos = thin.positions[region.z]
-    rows = []
-    for label, (name, method, vol) in outputs.items():
-        extremes = {"ref_min": float(ref.min()), "ref_max": float(ref.max()), "test_min": float(vol.min()),
-                    "test_max": float(vol.max())}
-        for c in conventions:
-            r = compare(ref, vol, convention=c, mask=mask if c == "hu" else None, ssim_modes=ssim_modes)
-            rows.append({"label": label, "model": name, "method": method, **r, "n_slices": int(ref.shape[0]),
-                         "z_first": float(pos[0]), "z_last": float(pos[-1]), **extremes})
-    extra: dict = {"positions": pos}
-    if fid_slices:
-        pick = np.unique(np.round(np.linspace(0, ref.shape[0] - 1, min(int(fid_slices), ref.shape[0]))).astype(int))
-        extra["fid"] = {"reference": ref[pick], **{label: v[pick] for label, (_, _, v) in outputs.items()}}
+    dz = float(np.median(np.diff(pos))) if pos.size > 1 else float(thin.spacing)
+    wanted = list(REGIONS) if regions is None else list(regions)
+    wanted += [r for r in (DEFAULT_REGION.get(c, "all") for c in conventions) if r not in wanted]
+    scorer = CaseScorer(ref, (dz, *thin.pixel_spacing), conventions, [r for r in REGIONS if r in wanted],
+                        ssim="2d" in ssim_modes)
+    body = scorer.masks["body"]
+    pick = (np.unique(np.round(np.linspace(0, ref.shape[0] - 1, min(int(fid_slices), ref.shape[0]))).astype(int))
+            if fid_slices else None)
+    extra: dict = {"positions": pos, "voxels": {k: int(scorer.masks[k].sum()) for k in scorer.regions}}
+    if pick is not None:
+        extra["fid"] = {"reference": ref[pick]}
     if keep:
-        extra["volumes"] = {"thin": ref, **{label: v for label, (_, _, v) in outputs.items()}}
+        extra["volumes"] = {"thin": ref}
+    rows = []
+    todo = [(BASELINE, BASELINE, BASELINE, 0, None), *[(m.label, m.name, m.method, m.seed, m) for m in models]]
+    for label, name, method, seed, m in todo:
+        if m is None:
+            vol = np.ascontiguousarray(inp[inner])
+        else:
+            y = predict(m.model, m.scaling.forward(inp), roi=m.roi, device=device)
+            vol = np.ascontiguousarray(m.scaling.inverse(y)[inner])
+        head = {"label": label, "model": name, "method": method, "seed": int(seed), "n_slices": int(ref.shape[0]),
+                "z_first": float(pos[0]), "z_last": float(pos[-1]), "ref_min": float(ref.min()),
+                "ref_max": float(ref.max()), "test_min": float(vol.min()), "test_max": float(vol.max())}
+        if z_edges:
+            zd = z_displacement(ref, vol, dz, body=body)
+            head.update(z_displacement_mm=zd["z_displacement_mm"], z_abs_displacement_mm=zd["z_abs_displacement_mm"],
+                        z_edges=zd["z_edges"])
+        rows += [{**head, **r} for r in _score(scorer, ref, vol, conventions, ssim_modes)]
+        if pick is not None:
+            extra["fid"][label] = vol[pick]
+        if keep:
+            extra["volumes"][label] = vol
     return rows, extra
 
 
-def fid_rows(slice_sets: Sequence[Mapping[str, np.ndarray]], *, device: Any = None, progress: bool = False) -> list[dict]:
-    """FID of every label against the real thin slices, pooled over cases (one group, e.g. a kernel).
+def fid_rows(slice_sets: Sequence[Mapping[str, np.ndarray]], *, device: Any = None, progress: bool = False,
+             min_fid_slices: int | None = None) -> list[dict]:
+    """KID, and FID where there are enough slices, of every label against the real thin slices, pooled over cases.
 
     Parameters
     ----------
     slice_sets : sequence of mapping
-        ``extra["fid"]`` of :func:`evaluate_case` for each case of the group.
+        ``extra["fid"]`` of :func:`evaluate_case` for each case of the group (e.g. a kernel).
+    min_fid_slices : int, optional
+        FID only with at least this many slices per set (default
+        :data:`t2tcore.evaluation.metrics.FID_MIN_SLICES`); NaN below, with a note.
 
     Returns
     -------
     list of dict
-        ``label, fid, n_slices, n_cases``. Slices are HU, shown to the network through the fixed
-        window -1000..1000 HU (:data:`t2tcore.evaluation.FID_WINDOW`), not each volume's own
-        extremes; with far fewer slices than InceptionV3's 2048 features the values are only
-        comparable between labels on the same slices.
+        ``label, fid, kid, kid_se, n_slices, n_cases, note``. Slices are HU, shown to the
+        network through the fixed window -1000..1000 HU (:data:`t2tcore.evaluation.FID_WINDOW`),
+        not each volume's own extremes; both distances use the same InceptionV3 features.
+        KID (:func:`t2tcore.evaluation.kernel_inception_distance`) is unbiased at any number
+        of slices; FID's bias grows as the sets shrink, so with few slices it is not given.
     """
-    from t2tcore.evaluation import FID_WINDOW, fid_features, frechet_distance
+    from t2tcore.evaluation import FID_WINDOW, fid_features, frechet_distance, kernel_inception_distance
+    from t2tcore.evaluation.metrics import FID_MIN_SLICES
 
     if not slice_sets:
         return []
+    lim = FID_MIN_SLICES if min_fid_slices is None else int(min_fid_slices)
     kw = dict(window=FID_WINDOW, device=device, progress=progress)
     ref = fid_features([s["reference"] for s in slice_sets], **kw)
     n = int(ref.shape[0])
@@ -311,51 +380,17 @@ def fid_rows(slice_sets: Sequence[Mapping[str, np.ndarray]], *, device: Any = No
         if label == "reference":
             continue
         f = fid_features([s[label] for s in slice_sets], **kw)
-        rows.append({"label": label, "fid": frechet_distance(ref, f), "n_slices": n, "n_cases": len(slice_sets)})
+        k = kernel_inception_distance(ref, f) if n >= 3 else {"kid": float("nan"), "kid_se": float("nan")}
+        ok = n >= lim
+        rows.append({"label": label, "fid": frechet_distance(ref, f) if ok else float("nan"), "kid": k["kid"],
+                     "kid_se": k["kid_se"], "n_slices": n, "n_cases": len(slice_sets),
+                     "note": "" if ok else f"FID not given: {n} slices per set, fewer than {lim}"})
     return rows
 
 
 # --------------------------------------------------------------------------------------
 # Tables
 # --------------------------------------------------------------------------------------
-
-
-def _with_baseline_per_model(df: pd.DataFrame) -> pd.DataFrame:
-    """Copy the baseline rows into every model's block (method ``linear``), add the pairing key ``case``."""
-    d = df.copy()
-    d["case"] = d["patient"].astype(str) + "/" + d["dose"].astype(str)
-    base = d[d.label == BASELINE]
-    parts = [d[d.label != BASELINE]]
-    for m in [m for m in dict.fromkeys(d.model) if m != BASELINE]:
-        parts.append(base.assign(model=m, method=BASELINE))
-    return pd.concat(parts, ignore_index=True)
-
-
-def table4(df: pd.DataFrame, metrics: Sequence[str], convention: str = "paper") -> pd.DataFrame:
-    """Table IV (ours) in long form: per kernel, model and training simulation, with the baseline row.
-
-    Parameters
-    ----------
-    df : DataFrame
-        Rows of :func:`evaluate_case` with ``patient, kernel, dose`` added.
-    metrics : sequence of str
-        Metric columns (e.g. ``["psnr", "rmse", "ssim_2d"]``).
-    convention : str
-
-    Returns
-    -------
-    DataFrame
-        :func:`t2tcore.evaluation.summary_stats` with groups (kernel, model): ``mean, std, n,
-        p`` (paired two-sided Wilcoxon against ``proposed``, pairs = patient x dose),
-        ``significant`` (p < 0.05), ``best``; the linear-interpolation baseline appears in
-        every model's block as method ``linear``. Show it with
-        :func:`t2tcore.evaluation.tables.style_summary`.
-    """
-    from t2tcore.evaluation import summary_stats
-
-    d = _with_baseline_per_model(df[df.convention == convention])
-    return summary_stats(d, list(metrics), method_col="method", patient_col="case", reference="proposed",
-                         group_cols=("kernel", "model"))
 
 
 def table4_cells(stats: pd.DataFrame, kernel: str, ssim_col: str = "ssim_2d",
@@ -420,78 +455,22 @@ def beside_paper(df: pd.DataFrame, convention: str = "paper", ssim_col: str = "s
     Returns
     -------
     DataFrame
-        Index (kernel, model, method, metric); columns ``ours`` and ``paper`` ("mean ± std";
-        the paper's with † where it marks one); methods the paper lacks have an empty
-        ``paper`` cell.
+        Index (kernel, model, method, metric); columns ``ours`` ("mean ± sd" over seeds of the
+        per-seed means over cases, as :func:`t2tcore.sr.effects.table4`; one seed: the mean
+        alone) and ``paper`` (its "mean ± std" over test volumes, with † where it marks one);
+        methods the paper lacks have an empty ``paper`` cell.
     """
     paper = paper_table4()
-    d = df[df.convention == convention]
+    metrics = [m for m in ("psnr", "rmse", ssim_col) if m in df.columns]
+    t = table4(df, metrics, convention, eff=pd.DataFrame())
     rows = []
-    for (k, model, method), g in d.groupby(["kernel", "model", "method"], sort=False):
-        for metric, col in (("psnr", "psnr"), ("rmse", "rmse"), ("ssim", ssim_col)):
-            if col not in g:
-                continue
-            v = g[col].to_numpy(float)
-            p = paper[(paper.kernel == k) & (paper.model == model) & (paper.method == method) & (paper.metric == metric)]
-            pcell = _fmt(p["mean"].iloc[0], p["std"].iloc[0]) + ("†" if p["significant"].iloc[0] else "") if len(p) else ""
-            rows.append({"kernel": k, "model": model, "method": method, "metric": metric,
-                         "ours": _fmt(v.mean(), v.std(ddof=1) if v.size > 1 else math.nan), "paper": pcell})
+    for r in t[t.method != BASELINE].itertuples(index=False):
+        pm = "ssim" if r.metric == ssim_col else r.metric
+        p = paper[(paper.kernel == r.kernel) & (paper.model == r.model) & (paper.method == r.method) & (paper.metric == pm)]
+        pcell = _fmt(p["mean"].iloc[0], p["std"].iloc[0]) + ("†" if p["significant"].iloc[0] else "") if len(p) else ""
+        rows.append({"kernel": r.kernel, "model": r.model, "method": r.method, "metric": pm,
+                     "ours": _fmt(r.mean, r.std), "paper": pcell})
     return pd.DataFrame(rows).set_index(["kernel", "model", "method", "metric"])
-
-
-def _paired(df: pd.DataFrame, a_label: str, b_label: str, metric: str) -> tuple[np.ndarray, np.ndarray]:
-    key = ["kernel", "patient", "dose"]
-    a = df[df.label == a_label].set_index(key)[metric]
-    b = df[df.label == b_label].set_index(key)[metric]
-    both = pd.concat([a.rename("a"), b.rename("b")], axis=1).dropna()
-    return both["a"].to_numpy(float), both["b"].to_numpy(float)
-
-
-def _verdict_rows(df: pd.DataFrame, pairs: Sequence[tuple[str, str, str, str]], metric: str) -> pd.DataFrame:
-    rows = []
-    for kernel in dict.fromkeys(df.kernel):
-        dk = df[df.kernel == kernel]
-        for model, method, a, b in pairs:
-            x, y = _paired(dk, a, b, metric)
-            if x.size == 0:
-                continue
-            w = paired_wilcoxon(x, y)
-            diff = x - y
-            rows.append({"kernel": kernel, "model": model, "method": method, "compared_with": b,
-                         f"mean_diff_{metric}": float(diff.mean()), "wins": int(np.sum(diff > 0)), "n": int(x.size),
-                         "p": w.pvalue, "better": bool(diff.mean() > 0 and w.pvalue < 0.05),
-                         "worse": bool(diff.mean() < 0 and w.pvalue < 0.05), "note": w.note})
-    return pd.DataFrame(rows)
-
-
-def baseline_verdict(df: pd.DataFrame, convention: str = "paper", metric: str = "psnr") -> pd.DataFrame:
-    """Does each SR model beat the linear-interpolation baseline? (paired per patient and dose)
-
-    Returns
-    -------
-    DataFrame
-        Per kernel and label: ``mean_diff_<metric>`` (model - linear; dB for PSNR), ``wins``
-        (cases where the model is better), ``n``, ``p`` (two-sided Wilcoxon), ``better`` /
-        ``worse`` (p < 0.05 in that direction).
-    """
-    d = df[df.convention == convention]
-    labels = [(r.model, r.method, r.label, BASELINE) for r in d.drop_duplicates("label").itertuples()
-              if r.label != BASELINE]
-    sign = 1.0 if metric.startswith(("psnr", "ssim")) else -1.0
-    d = d.assign(**{metric: sign * d[metric]})
-    out = _verdict_rows(d, labels, metric)
-    if len(out) and sign < 0:
-        out[f"mean_diff_{metric}"] *= -1
-    return out
-
-
-def naive_verdict(df: pd.DataFrame, convention: str = "paper", metric: str = "psnr", naive: str = "average") -> pd.DataFrame:
-    """Does training on ``proposed`` pairs beat training on naive pairs, model by model? (``proposed`` - naive)"""
-    d = df[df.convention == convention]
-    labels = {(r.model, r.method): r.label for r in d.drop_duplicates("label").itertuples()}
-    pairs = [(m, "proposed", labels[(m, "proposed")], labels[(m, naive)])
-             for (m, meth) in labels if meth == "proposed" and (m, naive) in labels]
-    return _verdict_rows(d, pairs, metric)
 
 
 def extremes(df: pd.DataFrame) -> pd.DataFrame:
@@ -506,7 +485,7 @@ def extremes(df: pd.DataFrame) -> pd.DataFrame:
     DataFrame
         ``kernel, label, max_over, min_under, n``.
     """
-    d = df.drop_duplicates(["kernel", "patient", "dose", "label"])
+    d = df.drop_duplicates(["kernel", "patient", "dose", "label"])  # extremes are the same in every row of a label
     d = d.assign(max_over=d.test_max - d.ref_max, min_under=d.ref_min - d.test_min)
     out = d.groupby(["kernel", "label"], sort=False).agg(max_over=("max_over", "mean"), min_under=("min_under", "mean"),
                                                           n=("max_over", "size"))
@@ -514,8 +493,10 @@ def extremes(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def performance_rank(df: pd.DataFrame, convention: str = "paper", method: str = "proposed") -> pd.DataFrame:
-    """Table VI's rank: models trained on ``method`` pairs, by mean PSNR over every test volume (1 = best)."""
+    """Table VI's rank: models trained on ``method`` pairs, by mean PSNR over every test volume and seed (1 = best)."""
     d = df[(df.convention == convention) & (df.method == method)]
+    if "region" in d.columns:
+        d = d[d.region == DEFAULT_REGION.get(convention, "all")]
     m = d.groupby("model")["psnr"].agg(["mean", "count"]).rename(columns={"mean": "mean_psnr", "count": "n_volumes"})
     m["rank"] = m["mean_psnr"].rank(ascending=False, method="min").astype(int)
     return m.sort_values("rank").reset_index()

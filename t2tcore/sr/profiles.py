@@ -9,7 +9,8 @@ chapters' numbers are reproducible from the profile name alone.
     1e-4 (500 warm-up steps, cosine), batch 32, at most 1000 epochs (an epoch = one random patch
     of every training series, as a random-crop data loader gives), every model trained on every
     simulation, three seeds of VDSR and U-Net, validation on 1024 fixed patches, whole test
-    volumes, SSIM 2-D and 3-D, FID on 16 slices per test volume.
+    volumes, SSIM 2-D and 3-D, FID (where a set has 300 slices or more) and KID on 16 slices
+    per test volume.
 ``quick``
     What two CPU cores do in the book's time budget: the ``small`` presets, batches of 4
     patches of 16 x 32 x 32, peak learning rate 2e-3 (VDSR 1e-3: at 2e-3 one of three VDSR seeds
@@ -20,8 +21,10 @@ chapters' numbers are reproducible from the profile name alone.
     smoothed over 2 evaluations, 8 evaluations per run) from half the cap on, 160 fixed
     validation patches. Seeds: 3 of VDSR and U-Net on ``average``, ``placed_average`` and
     ``proposed`` (the ablation), 1 of ESRResNet and ESRGAN, 1 of VDSR and of U-Net on the
-    calibrated profile: 24 runs. Metrics on the central 24 thin slices of every test volume,
-    inside the body's bounding box. The caps are what the book's time budget affords on two
+    calibrated profile: 24 runs. Metrics on the central 16 thin slices of every test volume,
+    inside the body's bounding box (every model predicts each case once; at about two dozen
+    models inference is most of the chapter's scoring time, and 16 slices + 2 x 4 halo keep it
+    within the budget while leaving 6 slices of room for the edge displacement along z). The caps are what the book's time budget affords on two
     shared CPU cores, not what convergence needs: measured while choosing them (quick cohort,
     proposed pairs, validation L2 / untrained model), U-Net reached 0.42 after 1200-1500
     steps with its last quarter still improving by about 6 % (± 2 % over 64 validation
@@ -29,6 +32,9 @@ chapters' numbers are reproducible from the profile name alone.
     falling. The chapter says per run whether it converged. The learning rate is larger than
     the paper's 1e-4 because a CPU affords few steps (VDSR-small's validation MSE fell by 7 %
     with 1e-4 and 28 % with 1e-3 after 200 steps of 4 x 16 x 48 x 48).
+    No FID or KID: a distribution distance needs dozens (KID) to hundreds (FID) of slices per
+    set, each one an InceptionV3 pass on the CPU, for the real thin set and every model and seed
+    (:func:`t2tcore.sr.study.fid_note` says so on the page).
 ``smoke``
     A few steps of everything, so that CI runs the chapters' code paths (numbers mean nothing);
     no FID (its network takes minutes on a busy CPU; the tests cover it).
@@ -94,7 +100,8 @@ class ChapterSettings:
         see the input's edges.
     ssim_modes : tuple of str
     fid_slices : int
-        Slices per test volume that go into FID (0: no FID).
+        Slices per test volume that go into KID and FID (0: neither; FID only where a set has
+        :data:`t2tcore.evaluation.metrics.FID_MIN_SLICES` slices).
     calibrate : bool
         Fit a slice profile on one paired test patient (then left out of the test).
     bench_presets : tuple of str
@@ -132,11 +139,11 @@ class ChapterSettings:
     converge_smooth: int = 3
     min_fraction: float = 0.5
     early_stop: bool = True
-    eval_slices: int | None = 24
+    eval_slices: int | None = 16
     eval_margin_px: int | None = 4
     eval_halo: int = 4
     ssim_modes: tuple = ("2d",)
-    fid_slices: int = 1
+    fid_slices: int = 0
     calibrate: bool = True
     bench_presets: tuple = ("small", "paper")
     bench_crop_paper: tuple | None = (16, 64, 64)

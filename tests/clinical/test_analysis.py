@@ -124,3 +124,29 @@ def test_a_real_cohort_without_thin_or_truth_runs_on_its_own_thin_grid(study, ti
     summary = report.cohort_summary(res.cohort)  # thickness from the headers
     assert summary.loc["true airway masks", "ours"] == "0 patients"
     assert report.true_model_table(dst) is None and "real cohort" in report.data_description(res, dst)
+
+
+def test_input_comparison_and_design_power_on_a_known_survival_model():
+    from t2tcore.clinical.cohort import SurvivalModel
+
+    surv, feats, s = survival_table(n=80, seed=6, beta=1.0)
+    features = {"truth": feats["thin"], "SR proposed": feats["thin"] + 0.05, "SR naive": feats["thick"],
+                "thick": feats["thick"]}
+    comp = A.input_comparison(features, surv, ["thick", "SR naive", "SR proposed"], n_boot=40).set_index(["a", "b"])
+    # an input with the truth's features (shifted) has the truth's concordance; noise is worse than the truth
+    same = comp.loc[("SR proposed", "truth")]
+    assert same["diff"] == pytest.approx(0.0, abs=1e-9) and not same["separated"]
+    assert comp.loc[("thick", "truth"), "diff"] < 0 and comp.loc[("thick", "truth"), "separated"]
+    assert comp.loc[("SR proposed", "SR naive"), "diff"] > 0 and comp.loc[("SR proposed", "SR naive"), "n"] == 80
+    model = SurvivalModel(beta=float(np.log(2.0)))
+    d = A.design_power(surv, true_model=model, truth_features=feats["thin"][["MeshVolume"]],
+                       severity=pd.Series(s, index=surv.index), sizes=(36, 150), n_sim=40)
+    assert d["true_hr"] == pytest.approx(2.0) and d["n"] == 80 and 0 < d["event_fraction"] <= 1
+    assert d["n_80_true_hr"] == pytest.approx(16.34 / d["event_fraction"], rel=1e-2)
+    assert d["oracle_curve"]["power"].iloc[1] > d["oracle_curve"]["power"].iloc[0]
+    assert list(d["truth_curve"]["n"]) == [36, 150]
+    text = report.design_statement(comp.reset_index(), d)
+    assert "SR proposed − SR naive" in text and "Schoenfeld" in text and "2.00 per SD" in text
+    # an interval that includes 0 for the paper's claim is called inconclusive
+    flat = comp.reset_index().assign(ci_low=-0.1, ci_high=0.1, separated=False)
+    assert "**inconclusive**" in report.design_statement(flat, d)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -44,3 +45,9 @@ def test_sr_runs_table(study):
     base = res.models["SR proposed (ESRResNet)"]["training"]
     assert t["val_l2_untrained"] == pytest.approx(base["val_l2_untrained"], nan_ok=True)
     assert runs["converged"].dtype == bool and runs.loc["SR naive", "note"]
+
+
+def test_true_survival_model_is_read_back_from_the_manifest(tiny_cohort):
+    m = report.true_survival_model(tiny_cohort["root"])
+    tm = report.true_model_table(tiny_cohort["root"])
+    assert m is not None and float(np.exp(m.beta)) == pytest.approx(float(tm.loc["survival: hazard_ratio_per_sd", "value"]))

@@ -170,3 +170,43 @@ def test_paper_table5():
     row = p[(p.input == "SR proposed") & (p.feature == "Maximum2DDiameterSlice")].iloc[0]
     assert (row.exp_coef, row.exp_coef_upper95, row.p_text) == (1.19, 1.31, "< 0.005")
     assert S.PAPER_CONCORDANCE == 0.85
+
+
+def test_concordance_difference_separates_an_informative_input_from_noise_and_not_from_itself():
+    from t2tcore.clinical.survival import concordance_difference
+    from tests.clinical.conftest import survival_table
+
+    surv, feats, _ = survival_table(n=120, seed=4, beta=1.2)
+    d = concordance_difference(feats["thin"], feats["thick"], surv["time"], surv["event"], n_boot=60, seed=1)
+    assert d["c_a"] > d["c_b"] and d["diff"] == pytest.approx(d["c_a"] - d["c_b"])
+    assert d["ci_low"] > 0 and d["n"] == 120 and d["n_boot"] >= 50
+    same = concordance_difference(feats["thin"], feats["thin"], surv["time"], surv["event"], n_boot=20)
+    assert same["diff"] == 0 and same["ci_low"] == 0 and same["ci_high"] == 0
+
+
+def test_patients_for_power_is_schoenfeld_turned_round():
+    from t2tcore.clinical.survival import detectable_hazard_ratio, patients_for_power
+
+    # HR 2 per SD: (1.96 + 0.8416)^2 / ln(2)^2 = 16.3 events; half the patients die -> 32.7 patients
+    assert patients_for_power(2.0, 0.5) == pytest.approx(16.34 / 0.5, rel=1e-3)
+    n = patients_for_power(1.5, 0.4)
+    assert detectable_hazard_ratio(n * 0.4) == pytest.approx(1.5, rel=1e-9)
+    assert patients_for_power(1.0, 0.5) == math.inf
+
+
+def test_bootstrap_power_grows_with_the_cohort_and_is_the_test_size_without_signal():
+    from t2tcore.clinical.survival import bootstrap_power
+    from tests.clinical.conftest import survival_table
+
+    surv, feats, s = survival_table(n=60, seed=5, beta=0.5)
+
+    def draw(sev, rng):  # the generating model of survival_table
+        t = rng.standard_exponential(sev.size) / np.exp(0.5 * sev)
+        c = rng.uniform(0.5, 3.0, sev.size)
+        return np.minimum(t, c), (t <= c).astype(int)
+
+    cols = ["MeshVolume", "Elongation"]
+    p = bootstrap_power(feats["thin"], s, draw, cols, sizes=(20, 300), n_sim=40, seed=2)
+    assert list(p["n"]) == [20, 300] and p["power"].iloc[1] > p["power"].iloc[0] and p["power"].iloc[1] > 0.8
+    noise = bootstrap_power(feats["thick"], s, draw, cols, sizes=(60,), n_sim=100, seed=3)
+    assert noise["power"].iloc[0] < 0.13  # fresh outcomes: no signal gives about alpha = 0.05

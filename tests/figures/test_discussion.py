@@ -118,11 +118,12 @@ def test_table4_table6_table5_when_the_later_chapters_land(tmp_path):
     _write(tmp_path, "07_clin", "cox_models.csv", cox)
     found = {f.claim.key: f for f in D.findings(tmp_path)}
     t4 = found["table4"]
-    assert t4.status == "agrees" and len(t4.table) == 4 and "real data, 3 patients" in t4.data
+    assert t4.status == "agrees", t4.ours
+    assert len(t4.table) == 4 and "real data, 3 patients" in t4.data
     row = t4.table.set_index("model").loc["esrgan"]
-    assert row["paper: proposed"] == pytest.approx(40.5083)
-    assert 40.5 < row["ours: proposed"] < 40.8  # the paper convention only
-    assert row["patients"] == 6  # pairs: patient x dose
+    assert row["paper: proposed − average"] == pytest.approx(40.5083 - 38.2401)
+    assert row["ours (paper)"].startswith("+1.") and row["ours (paper)"].endswith("better")
+    assert row["answer"] == "better" and row["patients"] == 3  # patients (doses averaged), not patient x dose
     t6 = found["table6"]
     assert t6.status == "agrees", t6.ours  # ESRGAN > ESRResNet > U-Net > VDSR by construction
     vdsr = t6.table.set_index("model").loc["VDSR"]
@@ -135,3 +136,58 @@ def test_table4_table6_table5_when_the_later_chapters_land(tmp_path):
     cox.loc[2, "p"] = 0.001  # now the naive SR features correlate too
     _write(tmp_path, "07_clin", "cox_models.csv", cox)
     assert D.findings(tmp_path, [_claim("table5")])[0].status == "disagrees"
+
+
+def _effects_csv(tmp_path, verdicts, converged=True):
+    """Chapter 05's verdicts CSV: proposed - average of two models in two conventions."""
+    rows = []
+    for (model, conv), (m, lo, hi, v) in verdicts.items():
+        rows.append({"kernel": "B30", "model": model, "a": "proposed", "b": "average", "contrast": "proposed - average",
+                     "convention": conv, "region": "all" if conv == "paper" else "body", "metric": "psnr",
+                     "mean_diff": m, "ci_low": lo, "ci_high": hi, "n_patients": 7, "n_seeds_a": 3, "n_seeds_b": 3,
+                     "converged": converged, "verdict": v,
+                     "reason": "" if converged else f"not converged: {model}/average/s1"})
+    _write(tmp_path, "05_sr", "verdicts.csv", pd.DataFrame(rows))
+
+
+def test_table4_is_inconclusive_or_depends_on_the_metric_by_the_intervals(tmp_path):
+    _effects_csv(tmp_path, {("vdsr", "paper"): (0.1, -0.2, 0.4, "inconclusive"), ("vdsr", "hu"): (0.2, -0.1, 0.5, "inconclusive"),
+                            ("unet", "paper"): (0.1, -0.3, 0.5, "inconclusive"), ("unet", "hu"): (0.0, -0.2, 0.2, "inconclusive")})
+    f = D.findings(tmp_path, [_claim("table4")])[0]
+    assert f.status == "inconclusive" and "inconclusive in 2 of 2" in f.ours
+    _effects_csv(tmp_path, {("vdsr", "paper"): (-0.5, -0.8, -0.2, "worse"), ("vdsr", "hu"): (0.4, 0.2, 0.6, "better"),
+                            ("unet", "paper"): (-0.1, -0.3, 0.1, "inconclusive"), ("unet", "hu"): (0.3, 0.1, 0.5, "better")})
+    f = D.findings(tmp_path, [_claim("table4")])[0]
+    assert f.status == "depends on the metric" and "conventions disagree" in f.why
+    assert f.table.set_index("model").loc["vdsr", "why"] == "worse in paper; better in hu"
+    _effects_csv(tmp_path, {("vdsr", "paper"): (0.5, 0.2, 0.8, "inconclusive"), ("vdsr", "hu"): (0.4, 0.2, 0.6, "inconclusive"),
+                            ("unet", "paper"): (0.5, 0.2, 0.8, "inconclusive"), ("unet", "hu"): (0.4, 0.2, 0.6, "inconclusive")},
+                 converged=False)
+    f = D.findings(tmp_path, [_claim("table4")])[0]
+    assert f.status == "inconclusive" and "did not converge" in f.why and "vdsr/average/s1" in f.why
+
+
+def test_table5_is_inconclusive_when_the_two_sr_inputs_cannot_be_told_apart(tmp_path):
+    cox = pd.DataFrame({"input": ["thick", "SR naive", "SR proposed"], "feature": "a", "exp_coef": 1.0,
+                        "p": [0.4, 0.2, 0.001]})
+    _write(tmp_path, "07_clin", "cox_models.csv", cox)
+    comp = pd.DataFrame({"a": ["SR proposed"], "b": ["SR naive"], "c_a": [0.7], "c_b": [0.66], "diff": [0.04],
+                         "ci_low": [-0.05], "ci_high": [0.12], "n": [36], "separated": [False]})
+    _write(tmp_path, "07_clin", "concordance_differences.csv", comp)
+    f = D.findings(tmp_path, [_claim("table5")])[0]
+    assert f.status == "inconclusive" and "cannot separate" in f.why and "+0.04 [-0.05, +0.12]" in f.ours
+
+
+def test_table6_rank_from_intervals_in_every_convention(tmp_path):
+    rng = np.random.default_rng(4)
+    rows = []
+    for model, base in (("vdsr", 36.0), ("unet", 37.0), ("esrresnet", 38.0), ("esrgan", 39.0)):
+        for p in range(7):
+            for conv, gap in (("paper", 1.0), ("hu", 0.0)):  # in HU the models do not differ
+                rows.append({"kernel": "B30", "model": model, "method": "proposed", "patient": f"V{p:03d}",
+                             "dose": "full", "convention": conv, "psnr": (base if gap else 36.0) + rng.normal(0, 0.1)})
+    _write(tmp_path, "05_sr", "per_case_metrics.csv", pd.DataFrame(rows))
+    _write(tmp_path, "06_bench", "table6.csv", pd.DataFrame({"model": ["vdsr"], "parameter_mb": [1.0]}))
+    f = D.findings(tmp_path, [_claim("table6")])[0]
+    assert f.status == "depends on the metric" and "paper: ESRGAN > ESRResNet +" in f.ours and "(agrees)" in f.ours
+    assert "(inconclusive)" in f.ours

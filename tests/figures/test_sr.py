@@ -80,3 +80,46 @@ def test_fig6_focus_picks_where_two_outputs_differ():
     fig = fsr.fig6(v, ["m/average", "m/proposed"], focus=("m/average", "m/proposed"))
     np.testing.assert_array_equal(image(fig, "axial:thin"), v["thin"][7])
     np.testing.assert_array_equal(image(fig, "coronal:thin"), v["thin"][:, 4, :])
+
+
+def _effects():
+    rows = []
+    for conv, shift in (("paper", -0.5), ("hu", 0.3)):
+        for model in ("vdsr", "unet"):
+            for contrast in ("proposed - average", "placed_average - average"):
+                m = 0.4 + shift
+                rows.append({"kernel": "B30", "model": model, "contrast": contrast, "convention": conv, "region": "all",
+                             "mean_diff": m, "ci_low": m - 0.2, "ci_high": m + 0.2,
+                             "verdict": "better" if m - 0.2 > 0 else ("worse" if m + 0.2 < 0 else "inconclusive")})
+    return pd.DataFrame(rows)
+
+
+def test_effects_forest_draws_each_effect_with_its_interval():
+    e = _effects()
+    fig = fsr.effects_forest(e)
+    assert fits_the_column(fig)
+    x, _ = line_xy(fig, "effect:hu:B30:vdsr:proposed - average")
+    assert x[0] == pytest.approx(0.7)
+    x, _ = line_xy(fig, "effect:paper:B30:unet:placed_average - average")
+    assert x[0] == pytest.approx(-0.1)
+    assert one(fig, "effect:paper:B30:unet:placed_average - average").get_color() == fsr.VERDICT_COLOURS["inconclusive"]
+    with pytest.raises(ValueError):
+        fsr.effects_forest(e.iloc[:0])
+
+
+def test_z_displacement_and_slice_profiles():
+    df = pd.DataFrame({"kernel": "B30", "patient": ["P1", "P1", "P2", "P2", "P1"], "dose": "full",
+                       "label": ["linear", "vdsr/proposed", "linear", "vdsr/proposed", "linear"],
+                       "model": ["linear", "vdsr", "linear", "vdsr", "linear"],
+                       "method": ["linear", "proposed", "linear", "proposed", "linear"],
+                       "z_displacement_mm": [0.0, 0.3, 0.1, 0.5, 0.0], "z_abs_displacement_mm": [0.2, 0.3, 0.2, 0.5, 0.2]})
+    fig = fsr.z_displacement(df)
+    pts = one(fig, "z:signed:vdsr/proposed").get_offsets()
+    np.testing.assert_allclose(np.sort(np.asarray(pts)[:, 0]), [0.3, 0.5])
+    assert len(one(fig, "z:abs:linear/linear").get_offsets()) == 2  # the duplicate row of a case is dropped
+    u = np.linspace(-3, 3, 61)
+    profiles = {"thin": (u, 200 * np.exp(-u ** 2)), "vdsr/proposed": (u, 80 * np.exp(-u ** 2 / 4))}
+    table = pd.DataFrame({"label": ["thin", "vdsr/proposed"], "method": ["real", "proposed"], "fwhm_mm": [1.67, 3.33]})
+    fig = fsr.slice_profiles(profiles, table)
+    x, y = line_xy(fig, "ssp:vdsr/proposed")
+    assert y.max() == pytest.approx(1.0) and x[np.argmax(y)] == pytest.approx(0.0)

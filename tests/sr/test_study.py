@@ -53,13 +53,20 @@ def test_the_chapter_05_pipeline_end_to_end(cohort, tmp_path):
     res = study.evaluate(cases, ckpts, S)
     df = res.metrics
     assert set(df.label) == set(ckpts) | {"linear"} and set(df.patient) == {"V002"}
-    assert len(df) == (len(ckpts) + 1) * 2 and (df.n_slices == 8).all()
+    # each model once per case; every convention and region from that one prediction
+    assert len(df) == (len(ckpts) + 1) * 3 * 6 and (df.n_slices == 8).all()
+    assert set(df.convention) == {"paper", "window", "hu"} and set(df.seed) == {0}
+    assert set(res.regions.columns) >= {"voxels_body", "voxels_edge", "voxels_bone"}
+    z = study.z_table(df)
+    assert len(z) == len(ckpts) + 1 and "z_displacement_mm" in z
     fig = study.figure_case(cases[0], {k: ckpts[k] for k in ("esrgan/average/s0", "esrgan/proposed/s0")}, S)
     assert set(fig["volumes"]) == {"thin", "linear", "esrgan/average/s0", "esrgan/proposed/s0"}
     assert fig["volumes"]["thin"].shape[0] > 8 and fig["case"] == ("V002", "B30", "full")
     text = study.findings(df)
-    assert "SR against no network" in text and "Proposed vs naive" in text and "Ablation (vdsr, HU)" in text
-    assert "Why the conventions can disagree" in text
+    assert "SR against no network" in text and "Proposed vs naive" in text and "Ablation: position correction" in text
+    assert "Why the conventions can disagree" in text and "not assessed" in text
+    assert "inconclusive" in text  # one test patient: no interval, no verdict
+    assert study.fig_labels(ckpts, "esrgan") == ["esrgan/average", "esrgan/proposed"]
 
 
 def test_the_chapter_05_pipeline_on_rplhr_ct(rplhr_tree, tmp_path):
