@@ -55,7 +55,7 @@ def test_the_chapter_05_pipeline_end_to_end(cohort, tmp_path):
     assert set(df.label) == set(ckpts) | {"linear"} and set(df.patient) == {"V002"}
     # each model once per case; every convention and region from that one prediction
     assert len(df) == (len(ckpts) + 1) * 3 * 6 and (df.n_slices == 8).all()
-    assert set(df.convention) == {"paper", "window", "hu"} and set(df.seed) == {0}
+    assert set(df.convention) == {"paper", "window", "hu"} and set(df.seed) == {0, 1}
     assert set(res.regions.columns) >= {"voxels_body", "voxels_edge", "voxels_bone"}
     z = study.z_table(df)
     assert len(z) == len(ckpts) + 1 and "z_displacement_mm" in z
@@ -66,7 +66,8 @@ def test_the_chapter_05_pipeline_end_to_end(cohort, tmp_path):
     assert "SR against no network" in text and "Proposed vs naive" in text and "Ablation: position correction" in text
     assert "Why the conventions can disagree" in text and "not assessed" in text
     assert "inconclusive" in text  # one test patient: no interval, no verdict
-    assert study.fig_labels(ckpts, "esrgan") == ["esrgan/average", "esrgan/proposed"]
+    assert study.fig_labels(ckpts, "esrgan") == ["esrgan/average/s0", "esrgan/proposed/s0"]
+    assert study.fig_labels(ckpts, "vdsr", ("proposed",)) == ["vdsr/proposed/s0"]  # its lowest seed
 
 
 def test_the_chapter_05_pipeline_on_rplhr_ct(rplhr_tree, tmp_path):
