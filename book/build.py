@@ -500,6 +500,16 @@ def read_record(profile: str) -> dict:
     return rec if isinstance(rec, dict) and rec.get("profile") == profile else {}
 
 
+def results_are_current(profile: str, stems: list[str]) -> bool:
+    """True when the last run of every notebook in ``stems`` (file stems, e.g. ``02_simulation_fidelity``)
+    with ``profile`` succeeded on the current sources (:func:`source_hash` recorded in the build record),
+    so its ``_build/results/<profile>/<stem>/`` files are what the code makes now."""
+    entries = {e.get("stem"): e for e in read_record(profile).get("notebooks", {}).values()}
+    digest = source_hash()
+    return all(entries.get(s, {}).get("status") == "run" and entries[s].get("source_sha256") == digest
+               for s in stems)
+
+
 def _machine() -> dict:
     gpu = None
     try:  # torch is a dependency of the package; the record just says what this machine had
@@ -923,7 +933,7 @@ def main(argv: list[str] | None = None) -> int:
                     update_record(profile, docname, nb, status="failed")
                     raise
                 update_record(profile, docname, nb, status="run", seconds=round(seconds, 1),
-                              finished=datetime.datetime.now().isoformat(timespec="seconds"))
+                              finished=datetime.datetime.now().isoformat(timespec="seconds"), source_sha256=digest)
                 say(f"      {tag}: done in {seconds:.0f} s")
                 executed[docname] = out
             elif out.is_file():

@@ -250,3 +250,16 @@ def test_niivue_is_vendored_from_its_tarball_and_cached(tmp_path, monkeypatch, s
     assert sorted(p.name for p in (out / "niivue").iterdir()) == [build.NIIVUE_FILE, "package.json"]
     monkeypatch.delenv("T2T_NIIVUE_TGZ")
     assert build.vendor_niivue() == out  # cached: nothing fetched again
+
+
+def test_results_are_current_only_after_a_run_on_these_sources(sandbox, tmp_path):
+    """The golden test reuses a chapter's results only when its last run succeeded on the current sources."""
+    nb = tmp_path / "02_x.ipynb"
+    assert not build.results_are_current("smoke", ["02_x"])
+    build.update_record("smoke", "notebooks/02_x", nb, status="run", source_sha256=build.source_hash())
+    assert build.results_are_current("smoke", ["02_x"])
+    assert not build.results_are_current("smoke", ["02_x", "03_y"])  # a chapter never run
+    build.update_record("smoke", "notebooks/02_x", nb, status="run", source_sha256="0" * 64)  # older sources
+    assert not build.results_are_current("smoke", ["02_x"])
+    build.update_record("smoke", "notebooks/02_x", nb, status="failed", source_sha256=build.source_hash())
+    assert not build.results_are_current("smoke", ["02_x"])
