@@ -2,13 +2,13 @@
 
 A notebook whose parameters include ``data_root`` gets a virtual cohort of the build's profile in
 ``_build/data/``; its metadata ``{"t2t": {"cohort": NAME}}`` names the kind (default ``ldct``, the Grand
-Challenge / TCIA stand-in; chapter 07 asks for ``fibrosis``).
+Challenge / TCIA stand-in; chapter 07 asks for ``fibrosis``). Where a kind's cohort lives and how it is
+made are the package's (:mod:`t2tcore.scanner.cohorts`: ``KINDS``, ``cohort_dir``, ``ensure_cohort``),
+imported only when a cohort is needed, so a broken package fails in this step's message.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 import time
 from pathlib import Path
@@ -16,13 +16,8 @@ from pathlib import Path
 from builder import paths
 from builder.paths import BuildError, rel, say
 
-#: The virtual cohorts a chapter can ask for with notebook metadata {"t2t": {"cohort": NAME}}
-#: (default "ldct"): NAME -> (folder name pattern, module, up-to-date check, maker).
-COHORTS = {
-    "ldct": ("virtual-{profile}", "t2tcore.scanner.cohort", "is_up_to_date", "make_cohort"),
-    "fibrosis": ("virtual-fibrosis-{profile}", "t2tcore.clinical.cohort", "is_fibrosis_up_to_date",
-                 "make_fibrosis_cohort"),
-}
+#: The kinds of virtual cohort a notebook can ask for (the keys of ``t2tcore.scanner.cohorts.KINDS``).
+COHORTS = ("ldct", "fibrosis")
 
 
 def notebook_cohort(nb_path: Path) -> str:
@@ -35,30 +30,27 @@ def notebook_cohort(nb_path: Path) -> str:
 
 
 def data_root(profile: str, cohort: str = "ldct") -> Path:
-    return paths.BUILD / "data" / COHORTS[cohort][0].format(profile=profile)
+    """Where the cohort of ``profile`` lives in this build (``t2tcore.scanner.cohorts.cohort_dir``)."""
+    from t2tcore.scanner.cohorts import cohort_dir
+
+    return cohort_dir(cohort, profile, paths.BUILD / "data")
 
 
-def ensure_data(profile: str, cohort: str = "ldct") -> Path | None:
-    """Make (or keep) a virtual cohort of ``profile`` in ``_build/data/`` (see :data:`COHORTS`).
+def ensure_data(profile: str, cohort: str = "ldct") -> Path:
+    """Make (or keep) the virtual cohort of ``cohort`` and ``profile`` in ``_build/data/``.
 
-    The cohort's maker (``t2tcore.scanner.cohort.make_cohort`` for the Grand Challenge / TCIA
-    stand-in, ``t2tcore.clinical.cohort.make_fibrosis_cohort`` for the fibrosis cohort of
-    chapter 07) keeps an existing cohort whose manifest matches the profile, the scanner
-    parameters and the source code, and regenerates it otherwise. Returns the folder, or None
-    when the module does not exist (skipped).
+    The cohort's maker keeps an existing cohort whose manifest matches the profile, the scanner
+    parameters and the source code, and makes it again otherwise. Returns the folder.
     """
+    from t2tcore.scanner.cohorts import ensure_cohort, is_cohort_up_to_date
+
     out = data_root(profile, cohort)
-    _, module, up_to_date, maker = COHORTS[cohort]
-    if importlib.util.find_spec(module) is None:
-        say(f"      {module} does not exist: no '{cohort}' cohort made (skipped)")
-        return None
-    mod = importlib.import_module(module)
     label = f"virtual {cohort} cohort '{profile}'"
-    if out.is_dir() and getattr(mod, up_to_date)(profile, out):
+    if is_cohort_up_to_date(cohort, profile, out):
         say(f"      {label}: up to date in {rel(out)}")
         return out
     say(f"      making the {label} in {rel(out)}")
     t0 = time.perf_counter()
-    getattr(mod, maker)(profile, out)
+    ensure_cohort(cohort, profile, out)
     say(f"      {label} made in {time.perf_counter() - t0:.0f} s")
     return out

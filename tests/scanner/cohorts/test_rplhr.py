@@ -1,4 +1,4 @@
-"""Tests of t2tcore.evaluation.rplhr_tree: the tiny RPLHR-CT-shaped tree of the virtual scanner."""
+"""Tests of t2tcore.scanner.cohorts.rplhr: the tiny RPLHR-CT-shaped tree of the virtual scanner."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import pytest
 
 from t2tcore.data import rplhr
 from t2tcore.errors import T2TError
-from t2tcore.evaluation import rplhr_tree as tree
 from t2tcore.io import read_series, sidecar_path
+from t2tcore.scanner.cohorts import rplhr as tree
 from t2tcore.simulation import simulate_thick
 
-from .conftest import TREE_OFFSETS
+from tests.conftest import TREE_OFFSETS
 
 
 def test_the_tree_has_the_download_layout_and_the_5_to_1_geometry(rplhr_tree):

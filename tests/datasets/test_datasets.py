@@ -1,4 +1,4 @@
-"""Tests of t2tcore.evaluation.datasets: groups of (thin, thick) pairs, data folders, provenance."""
+"""Tests of t2tcore.datasets (groups, roots, describe): groups of (thin, thick) pairs, data folders, provenance."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 
 from t2tcore.data import series_dir
 from t2tcore.errors import T2TError
-from t2tcore.evaluation import datasets
+from t2tcore import datasets
 from t2tcore.io import Series, write_series
 
 
@@ -161,7 +161,7 @@ def test_dataset_specs_give_each_data_set_its_defaults():
 
 
 def test_describe_data_says_which_rplhr_tree_it_is(tmp_path):
-    from t2tcore.evaluation.rplhr_tree import MARKER
+    from t2tcore.scanner.cohorts.rplhr import MARKER
 
     root = tmp_path / "RPLHR-CT"
     _write_rplhr_case(root, "test", "a")

@@ -1,4 +1,4 @@
-"""The virtual fibrosis cohort (t2tcore.clinical.cohort): disease model, truth, survival, files."""
+"""The virtual fibrosis cohort (t2tcore.scanner.cohorts.fibrosis and its models): disease model, truth, survival, files."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from t2tcore.clinical import cohort as C
-from t2tcore.clinical.errors import ClinicalError
+from t2tcore.errors import ClinicalError
 from t2tcore.io import read_series
 from t2tcore.scanner import Ellipsoid, Phantom, TubeSet, chest
-from tests.clinical.conftest import TINY
+from t2tcore.scanner.cohorts import fibrosis as C
+from tests.conftest import TINY_FIBROSIS as TINY
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Reading a clinical cohort folder and checking it against its survival table (t2tcore.clinical.layout)."""
+"""Reading a clinical cohort folder and checking it against its survival table (t2tcore.data.fibrosis)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import shutil
 import pandas as pd
 import pytest
 
-from t2tcore.clinical.errors import CohortError
-from t2tcore.clinical.layout import load_cohort, load_survival
+from t2tcore.data.fibrosis import load_cohort, load_survival
+from t2tcore.errors import CohortError
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Tests of t2tcore.evaluation.pairing: a data set's index pairing of thick and thin slices
+"""Tests of t2tcore.datasets.pairing: a data set's index pairing of thick and thin slices
 against their positions, checked with literal loops and hand-made geometries."""
 
 from __future__ import annotations
@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from t2tcore.evaluation import fidelity, pairing
+from t2tcore.datasets import pairing
+from t2tcore.evaluation import fidelity
 from t2tcore.io import Series
 
 

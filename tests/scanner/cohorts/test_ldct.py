@@ -1,4 +1,4 @@
-"""The virtual cohort (t2tcore.scanner.cohort) and ``t2t data virtual``.
+"""The ``ldct`` virtual cohort (t2tcore.scanner.cohorts.ldct) and ``t2t data virtual``.
 
 A tiny profile (64^2 pixels, 12 mm of z, 1 test + 1 training patient) is generated once per
 module from a YAML manifest written here; the checks read it back with the same readers the
@@ -19,7 +19,7 @@ import pydicom
 import pytest
 import yaml
 
-from t2tcore.scanner import cohort as C
+from t2tcore.scanner.cohorts import ldct as C
 from t2tcore.cli import main as cli
 from t2tcore.io import Series, read_series, write_series
 from t2tcore.errors import T2TError
