@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "t2tcore"
 
 #: The layers, lowest first: a module may import t2tcore modules of its own layer or lower ones.
-LAYERS = ["_lazy", "errors", "limits", "masks", "progress", "device", "io", "data", "simulation", "scanner", "datasets", "evaluation", "sr", "pipelines", "clinical",
+LAYERS = ["_lazy", "errors", "limits", "masks", "progress", "device", "io", "data", "simulation", "scanner", "datasets", "evaluation", "sr", "pipelines", "clinical", "studies",
           "figures", "teaching", "cli"]
 
 MAX_MODULE_LINES = 1050

@@ -1,4 +1,4 @@
-"""Robustness of the thick-slice simulation methods to the scanner's slice profile.
+"""Chapter 04, robustness of the thick-slice simulation methods to the scanner's slice profile.
 
 The paper's triangle is one fixed guess at how a scanner weights its rays along z. This
 module measures how every simulation method's error against the *real* thick slices
@@ -17,15 +17,17 @@ The study (:func:`sweep`)
       lie at least ``margin_mm`` inside it, so that no method is judged on truncated
       kernels.
     * For every setting and dose (:func:`evaluate_setting`) the ``calibrated`` profile is
-      fitted on the first phantom's thin/thick pair (:func:`t2tcore.simulation.calibrate.fit_profile`)
+      fitted on the first phantom's thin/thick pair (:func:`t2tcore.simulation.fit_slice_profile`)
       and every method is tested on the *other* phantoms, with the comparison of
       :mod:`t2tcore.evaluation.fidelity` (position-based methods simulated at the real thick positions,
       index-based ones interpolated in mm to them: the ``physical`` alignment) and the
       ``hu`` metric convention of :mod:`t2tcore.evaluation.metrics` (RMSE in HU inside the body mask
       of the real thick volume; PSNR with a 2000 HU range).
-    * :func:`ranking` and :func:`triangle_verdict` summarise the rows: the mean error per
+    * :mod:`t2tcore.studies.robustness_report` summarises the rows: the mean error per
       method and setting, each method's rank, and how far the triangle (``proposed``) is
       from the best method.
+
+:func:`run` does the chapter (:class:`Settings` -> :class:`Result`).
 
 Positions and lengths are in mm, images in HU.
 """
@@ -34,7 +36,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -42,18 +44,15 @@ __all__ = [
     "AXES",
     "STUDY_METHODS",
     "Pair",
+    "Result",
     "Setting",
+    "Settings",
     "StudyConfig",
     "evaluate_setting",
-    "findings",
     "one_at_a_time",
-    "profile_table",
-    "ranking",
-    "ranking_tables",
+    "run",
     "scan_phantom",
     "sweep",
-    "triangle_verdict",
-    "verdict_text",
 ]
 
 #: The scanner settings the study varies.
@@ -366,216 +365,108 @@ def sweep(
     return pd.DataFrame(rows), pd.DataFrame(prof_rows), timings
 
 
-_KEYS = ["axis", "value", "dose"]
-
-
-def ranking(results, metric: str = "rmse_hu"):
-    """Mean and SD of ``metric`` over the test phantoms, and each method's rank (1 = best).
-
-    Parameters
-    ----------
-    results : pandas.DataFrame
-        From :func:`sweep`.
-    metric : {"rmse_hu", "psnr_db"}
-        Lower RMSE is better, higher PSNR is better.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``axis, value, dose, method, mean, sd, n, rank``.
-    """
-    if metric not in ("rmse_hu", "psnr_db"):
-        raise ValueError(f"metric must be 'rmse_hu' or 'psnr_db', got {metric!r}")
-    g = results.groupby(_KEYS + ["method"], sort=False)[metric]
-    out = g.agg(mean="mean", sd="std", n="count").reset_index()
-    out["rank"] = out.groupby(_KEYS, sort=False)["mean"].rank(ascending=(metric == "rmse_hu"), method="min")
-    out["rank"] = out["rank"].astype(int)
-    return out
-
-
-def triangle_verdict(results, metric: str = "rmse_hu", reference: str = "proposed", exclude: Iterable[str] = ()):
-    """Per setting and dose: the best method and how far the triangle is from it.
-
-    Parameters
-    ----------
-    results : pandas.DataFrame
-        From :func:`sweep`.
-    metric : {"rmse_hu", "psnr_db"}
-    reference : str
-        The method judged (default ``proposed``, the paper's triangle).
-    exclude : iterable of str
-        Methods left out of the comparison (e.g. ``["calibrated"]`` to compare the triangle
-        with the other fixed guesses only).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``axis, value, dose, best, best_mean, triangle_mean, triangle_rank, gap`` (triangle
-        minus best, in the metric's unit; > 0 means worse for RMSE), ``gap_pct`` (relative to
-        the best), ``triangle_best`` (bool), ``wins`` (test phantoms where the best method
-        beats the triangle) and ``n`` (test phantoms).
-    """
-    import pandas as pd
-
-    excl = set(exclude)
-    if reference in excl:
-        raise ValueError(f"the reference method {reference!r} cannot be excluded")
-    if metric not in ("rmse_hu", "psnr_db"):
-        raise ValueError(f"metric must be 'rmse_hu' or 'psnr_db', got {metric!r}")
-    lower = metric == "rmse_hu"
-    sub = results[~results["method"].isin(excl)]
-    rows = []
-    for key, per in sub.groupby(_KEYS, sort=False):
-        table = per.pivot_table(index="phantom", columns="method", values=metric, aggfunc="mean")
-        if reference not in table.columns:
-            raise ValueError(f"no rows of the reference method {reference!r}")
-        means = table.mean()
-        best = means.idxmin() if lower else means.idxmax()
-        ranks = means.rank(ascending=lower, method="min")
-        tri, bm = float(means[reference]), float(means[best])
-        gap = (tri - bm) if lower else (bm - tri)
-        a, b = table[reference], table[best]
-        wins = int(((b < a) if lower else (b > a)).sum())
-        rows.append(
-            {**dict(zip(_KEYS, key)), "best": best, "best_mean": bm, "triangle_mean": tri,
-             "triangle_rank": int(ranks[reference]), "gap": gap, "gap_pct": 100.0 * gap / abs(bm) if bm else float("nan"),
-             "triangle_best": best == reference, "wins": wins, "n": int(table[reference].count())}
-        )
-    return pd.DataFrame(rows)
-
-
 # --------------------------------------------------------------------------------------
-# Tables and sentences of the chapter
+# The chapter
 # --------------------------------------------------------------------------------------
 
 
-def profile_table(profiles, thickness: float):
-    """FWHM and fit residual of the calibrated profiles, per setting (rows) and dose (columns).
+@dataclass(frozen=True)
+class Settings:
+    """Chapter 04's parameters (those of its notebook, for one profile).
 
-    Parameters
+    Attributes
     ----------
-    profiles : pandas.DataFrame
-        The profiles of :func:`sweep`.
-    thickness : float
-        Nominal thick slice thickness, mm.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Index ``(axis, value)``; columns ``(fwhm_mm | residual_rmse_hu | fwhm / nominal, dose)``.
-    """
-    fw = profiles.drop(columns="profile").copy()
-    fw["fwhm / nominal"] = fw["fwhm_mm"] / float(thickness)
-    return fw.pivot_table(index=["axis", "value"], columns="dose",
-                          values=["fwhm_mm", "residual_rmse_hu", "fwhm / nominal"], sort=False)
-
-
-def ranking_tables(results, methods: Sequence[str]) -> dict:
-    """Mean RMSE, rank by RMSE and mean PSNR per setting and dose (rows) and method (columns).
-
-    Parameters
-    ----------
-    results : pandas.DataFrame
-        From :func:`sweep`.
+    seed : int
+        First phantom seed (it calibrates); the others follow.
+    n_phantoms : int
+        The first calibrates, the others test.
+    image_size : int
+        Pixels per side.
+    z_length_mm : float
+        Phantom length along z, mm.
+    pitches, row_widths : sequence of float
+        The values of the pitch and row-width settings.
+    z_weightings : sequence of str
     methods : sequence of str
-        Column order.
-
-    Returns
-    -------
-    dict
-        ``"rmse"`` (HU), ``"rank"`` (1 = lowest RMSE) and ``"psnr"`` (dB): DataFrames with
-        index ``(axis, value, dose)``.
+    profile : str
+        The book profile these sizes are (for the data description).
     """
-    cols = list(methods)
-    rk = ranking(results, "rmse_hu")
-    idx = ["axis", "value", "dose"]
-    return {
-        "rmse": rk.pivot_table(index=idx, columns="method", values="mean", sort=False)[cols],
-        "rank": rk.pivot_table(index=idx, columns="method", values="rank", sort=False)[cols].astype(int),
-        "psnr": ranking(results, "psnr_db").pivot_table(index=idx, columns="method", values="mean", sort=False)[cols],
-    }
+
+    seed: int = 0
+    n_phantoms: int = 6
+    image_size: int = 128
+    z_length_mm: float = 38.0
+    pitches: Sequence[float] = (0.5, 0.75, 0.9375, 1.25, 1.5)
+    row_widths: Sequence[float] = (0.5, 0.6, 0.75, 0.9)
+    z_weightings: Sequence[str] = ("trapezoid", "triangle", "gaussian")
+    methods: Sequence[str] = STUDY_METHODS
+    profile: str = "quick"
 
 
-def _where(v) -> str:
-    return ", ".join(f"{r.axis}={r.value} ({r.dose})" for r in v.itertuples()) or "none of them"
+@dataclass
+class Result:
+    """What chapter 04 shows.
 
-
-def _gaps(v) -> str:
-    lost = v[~v["triangle_best"]]
-    if lost.empty:
-        return "none"
-    return (f"{lost['gap'].min():.2f} to {lost['gap'].max():.2f} HU "
-            f"({lost['gap_pct'].min():.0f} to {lost['gap_pct'].max():.0f} % of the best method's RMSE)")
-
-
-def verdict_text(v_all, v_fixed, calibration_seed: int, n_test: int) -> str:
-    """Markdown: where the triangle is the best choice, by how much it loses elsewhere.
-
-    Parameters
+    Attributes
     ----------
-    v_all, v_fixed : pandas.DataFrame
-        :func:`triangle_verdict` against all methods and against the fixed guesses only
-        (``exclude=["calibrated"]``).
-    calibration_seed : int
-        Seed of the phantom the calibrated profile was fitted on.
-    n_test : int
-        Test phantoms per setting.
-
-    Returns
-    -------
-    str
+    settings : Settings
+    setups : list of Setting
+        The scanner settings (:func:`one_at_a_time`).
+    study : StudyConfig
+    seeds : list of int
+    data, about : str
+        The data in one phrase; the protocol in a sentence (Markdown).
+    results, profiles : DataFrame
+        :func:`sweep`'s rows and calibrated profiles.
+    timings : dict
+    profile_table : DataFrame
+        :func:`~t2tcore.studies.robustness_report.profile_table`.
+    ranking : DataFrame
+        :func:`~t2tcore.studies.robustness_report.ranking` of the RMSE.
+    tables : dict
+        :func:`~t2tcore.studies.robustness_report.ranking_tables`: ``rmse``, ``rank``, ``psnr``.
+    verdict_all, verdict_fixed : DataFrame
+        :func:`~t2tcore.studies.robustness_report.triangle_verdict` against every method, and against the
+        fixed guesses (calibrated excluded).
+    verdict, findings : str
     """
-    base = v_fixed[(v_fixed["axis"] == "z_weighting") & (v_fixed["value"] == "trapezoid")]
-    cal = v_all[v_all["best"] == "calibrated"]
-    worst = v_all.loc[v_all["gap"].idxmax()]
-    lines = [
-        f"**Scored on {n_test} test phantom(s)** ({len(v_all)} setting x dose combinations).",
-        f"* Against all methods, the triangle is the best choice in: {_where(v_all[v_all['triangle_best']])}. "
-        f"Elsewhere the best method is "
-        + ", ".join(f"`{m}` ({n}x)" for m, n in v_all.loc[~v_all["triangle_best"], "best"].value_counts().items())
-        + f"; the triangle's excess RMSE there is {_gaps(v_all)}.",
-        f"* The calibrated profile (fitted on phantom {calibration_seed} only) is best in {len(cal)} of {len(v_all)} "
-        f"combinations; it lowers the triangle's RMSE by {cal['gap'].min():.2f} to {cal['gap'].max():.2f} HU "
-        f"({(cal['gap'] / cal['triangle_mean']).min() * 100:.0f} to {(cal['gap'] / cal['triangle_mean']).max() * 100:.0f} %)."
-        if len(cal) else "* The calibrated profile is never the best method.",
-        f"* The triangle is furthest from the best method at {worst['axis']}={worst['value']} ({worst['dose']}): "
-        f"{worst['triangle_mean']:.2f} HU vs {worst['best_mean']:.2f} HU for `{worst['best']}`.",
-        f"* Among the fixed guesses only, the triangle is best in: {_where(v_fixed[v_fixed['triangle_best']])}; "
-        f"it is beaten in {int((~v_fixed['triangle_best']).sum())} of {len(v_fixed)} combinations, by "
-        + (", ".join(f"`{m}` ({n}x)" for m, n in v_fixed.loc[~v_fixed["triangle_best"], "best"].value_counts().items())
-           or "-")
-        + f", with an excess RMSE of {_gaps(v_fixed)}.",
-        "* On the base scanner (trapezoid z-weighting): "
-        + "; ".join(f"{r.dose}: triangle {r.triangle_mean:.2f} HU, best fixed `{r.best}` {r.best_mean:.2f} HU"
-                    for r in base.itertuples())
-        + ".",
-    ]
-    if n_test < 2:
-        lines.append("* With a single test phantom these are single measurements, not averages: read them as "
-                     "indications (the `quick` profile tests on more phantoms).")
-    return "\n".join(lines)
+
+    settings: Settings
+    setups: list
+    study: StudyConfig
+    seeds: list
+    data: str
+    about: str
+    results: Any
+    profiles: Any
+    timings: dict
+    profile_table: Any
+    ranking: Any
+    tables: dict
+    verdict_all: Any
+    verdict_fixed: Any
+    verdict: str
+    findings: str
 
 
-def findings(v_all, v_fixed) -> str:
-    """One sentence for the chapter's opening: how often the triangle wins, and what beats it.
+def run(settings: Settings = Settings(), progress: bool = False) -> Result:
+    """Chapter 04: scan the phantoms for every setting, evaluate every method, and summarise."""
+    from t2tcore.studies import robustness_report as rep
 
-    Parameters
-    ----------
-    v_all, v_fixed : pandas.DataFrame
-        As in :func:`verdict_text`.
-
-    Returns
-    -------
-    str
-    """
-    n = len(v_all)
-    best_all = v_all.loc[~v_all["triangle_best"], "best"].value_counts()
-    beaten = ", ".join(f"`{m}` ({k}x)" for m, k in best_all.items()) or "nothing"
-    fixed_lost = v_fixed[~v_fixed["triangle_best"]]
-    return (
-        f"We found that the triangle (`proposed`) is the best of all methods in {int(v_all['triangle_best'].sum())} of "
-        f"{n} setting × dose combinations (beaten by {beaten}), and the best of the fixed guesses in "
-        f"{int(v_fixed['triangle_best'].sum())} of {len(v_fixed)}"
-        + (f"; where a fixed guess beats it, its excess RMSE is {fixed_lost['gap'].min():.2f} to "
-           f"{fixed_lost['gap'].max():.2f} HU." if len(fixed_lost) else ".")
-    )
+    st = settings
+    setups = one_at_a_time(st.z_weightings, st.pitches, st.row_widths)
+    study = StudyConfig(image_size=st.image_size, z_length_mm=st.z_length_mm, seed=st.seed)
+    seeds = list(range(st.seed, st.seed + st.n_phantoms))
+    thick = study.thick[0]
+    data = (f"virtual scanner only: {len(seeds)} abdomen phantoms (seeds {seeds[0]}–{seeds[-1]}; seed {seeds[0]} "
+            f"calibrates), {study.image_size}² pixels, {study.z_length_mm:g} mm long, profile {st.profile}")
+    n_geo = len({s.geometry for s in setups})
+    about = (f"Data: {data}. Thin slices {study.thin[0]:g} mm every {study.thin[1]:g} mm over {study.thin_range} mm, "
+             f"real thick {thick:g} mm every {study.thick[1]:g} mm over {study.thick_range} mm; {len(setups)} "
+             f"settings ({n_geo} acquisition geometries) x doses {', '.join(study.doses)}.")
+    results, profiles, timings = sweep(seeds, setups, study, st.methods, progress=progress)
+    v_all = rep.triangle_verdict(results, "rmse_hu")
+    v_fixed = rep.triangle_verdict(results, "rmse_hu", exclude=["calibrated"])
+    return Result(st, setups, study, seeds, data, about, results, profiles, timings, rep.profile_table(profiles, thick),
+                  rep.ranking(results, "rmse_hu"), rep.ranking_tables(results, list(st.methods)), v_all, v_fixed,
+                  rep.verdict_text(v_all, v_fixed, seeds[0], len(seeds) - 1), rep.findings(v_all, v_fixed))

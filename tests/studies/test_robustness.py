@@ -1,4 +1,4 @@
-"""Tests of t2tcore.evaluation.robustness (the scanner-setting sweep of notebook 04)."""
+"""Tests of t2tcore.studies.robustness and robustness_report (the scanner-setting sweep of notebook 04)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from t2tcore.evaluation import robustness as rb
+from t2tcore.studies import robustness as rb
+from t2tcore.studies import robustness_report as rr
 from t2tcore.simulation import simulate as sim
 
 
@@ -74,22 +75,22 @@ def test_ranking_and_triangle_verdict_by_hand():
             ("pitch", 1.5, "full"): {"proposed": [4.0, 6.0], "gaussian_z": [3.0, 6.2], "calibrated": [1.0, 3.0]},
         }
     )
-    rk = rb.ranking(df).set_index(["axis", "method"])
+    rk = rr.ranking(df).set_index(["axis", "method"])
     assert rk.loc[("z_weighting", "proposed"), "mean"] == pytest.approx(1.1)
     assert rk.loc[("z_weighting", "calibrated"), "rank"] == 2 and rk.loc[("z_weighting", "proposed"), "rank"] == 1
     assert rk.loc[("pitch", "gaussian_z"), "rank"] == 2 and rk.loc[("pitch", "gaussian_z"), "n"] == 2
-    assert rb.ranking(df, "psnr_db").set_index(["axis", "method"]).loc[("z_weighting", "proposed"), "rank"] == 1
+    assert rr.ranking(df, "psnr_db").set_index(["axis", "method"]).loc[("z_weighting", "proposed"), "rank"] == 1
 
-    v = rb.triangle_verdict(df).set_index("axis")
+    v = rr.triangle_verdict(df).set_index("axis")
     assert v.loc["z_weighting", "triangle_best"] and v.loc["z_weighting", "gap"] == 0
     assert v.loc["pitch", "best"] == "calibrated" and v.loc["pitch", "gap"] == pytest.approx(3.0)
     assert v.loc["pitch", "gap_pct"] == pytest.approx(150.0) and v.loc["pitch", "wins"] == 2
-    fixed = rb.triangle_verdict(df, exclude=["calibrated"]).set_index("axis")
+    fixed = rr.triangle_verdict(df, exclude=["calibrated"]).set_index("axis")
     # gaussian_z: mean 4.6 vs 5.0, better on phantom 1 only
     assert fixed.loc["pitch", "best"] == "gaussian_z" and fixed.loc["pitch", "gap"] == pytest.approx(0.4)
     assert fixed.loc["pitch", "wins"] == 1 and fixed.loc["pitch", "triangle_rank"] == 2
     with pytest.raises(ValueError, match="cannot be excluded"):
-        rb.triangle_verdict(df, exclude=["proposed"])
+        rr.triangle_verdict(df, exclude=["proposed"])
 
 
 def test_tiny_sweep_scans_once_per_geometry(monkeypatch):
@@ -127,7 +128,7 @@ def _two_settings() -> pd.DataFrame:
 
 def test_ranking_tables_pivot_the_means_and_ranks():
     df = _two_settings()
-    rt = rb.ranking_tables(df, ["calibrated", "proposed", "gaussian_z"])
+    rt = rr.ranking_tables(df, ["calibrated", "proposed", "gaussian_z"])
     assert list(rt["rmse"].columns) == ["calibrated", "proposed", "gaussian_z"]
     assert rt["rmse"].loc[("z_weighting", "trapezoid", "full"), "proposed"] == pytest.approx(2.1)
     assert rt["rank"].loc[("z_weighting", "triangle", "full")].tolist() == [2, 1, 3]
@@ -139,21 +140,21 @@ def test_profile_table_adds_fwhm_over_nominal():
     profiles = pd.DataFrame({"axis": ["pitch", "pitch"], "value": [0.5, 0.5], "dose": ["noiseless", "full"],
                              "fwhm_mm": [2.7, 2.85], "residual_rmse_hu": [1.0, 3.0], "radius_mm": [5.0, 5.0],
                              "profile": [None, None]})
-    t = rb.profile_table(profiles, 3.0)
+    t = rr.profile_table(profiles, 3.0)
     assert t.loc[("pitch", 0.5), ("fwhm / nominal", "full")] == pytest.approx(0.95)
     assert t.loc[("pitch", 0.5), ("residual_rmse_hu", "noiseless")] == 1.0
 
 
 def test_verdict_text_and_findings_state_the_verdicts():
     df = _two_settings()
-    v_all = rb.triangle_verdict(df)
-    v_fixed = rb.triangle_verdict(df, exclude=["calibrated"])
-    text = rb.verdict_text(v_all, v_fixed, calibration_seed=7, n_test=2)
+    v_all = rr.triangle_verdict(df)
+    v_fixed = rr.triangle_verdict(df, exclude=["calibrated"])
+    text = rr.verdict_text(v_all, v_fixed, calibration_seed=7, n_test=2)
     assert text.startswith("**Scored on 2 test phantom(s)** (2 setting x dose combinations).")
     assert "the triangle is the best choice in: z_weighting=triangle (full)" in text
     assert "fitted on phantom 7 only) is best in 1 of 2" in text
     # trapezoid: triangle 2.1 HU, best fixed gaussian_z 2.0 HU
     assert "full: triangle 2.10 HU, best fixed `gaussian_z` 2.00 HU" in text
-    opening = rb.findings(v_all, v_fixed)
+    opening = rr.findings(v_all, v_fixed)
     assert "best of all methods in 1 of 2" in opening and "`calibrated` (1x)" in opening
     assert "excess RMSE is 0.10 to 0.10 HU" in opening

@@ -1,7 +1,8 @@
-"""Measurements of the virtual helical scanner (chapter 01): geometry, SSP, noise, thin vs thick.
+"""Chapter 01, the virtual scanner measured: geometry, SSP, noise, thin vs thick.
 
 The book's "real" thick slices come from :mod:`t2tcore.scanner`; this module measures
-that scanner the way a physicist checks a real one, using only its public API:
+that scanner the way a physicist checks a real one, using only its public API.
+:func:`run` does the whole chapter (:class:`Settings` -> :class:`Result`) with these:
 
 * :func:`ray_z` — the z positions of the rays at one view angle (direct and complementary);
 * :func:`ssp_study` — calibrated z-weightings, model slice sensitivity profiles, and SSPs
@@ -25,7 +26,10 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "SIZES",
     "ChapterSetup",
+    "Result",
+    "Settings",
     "chapter_setup",
     "cohort_tables",
     "common_slice",
@@ -34,6 +38,7 @@ __all__ = [
     "noise_study",
     "phantom_views",
     "ray_z",
+    "run",
     "sinogram_example",
     "ssp_study",
     "thin_thick",
@@ -422,3 +427,102 @@ def findings(ssp_table: pd.DataFrame, noise_table: pd.DataFrame, diff: Mapping[s
         f"{noise_table['thickness (mm)'].nunique()} thicknesses; and a 1 mm and a 3 mm slice of the same raw data "
         f"differ inside the body by {diff['mean']:+.2f} HU on average, with an SD of {diff['sd']:.1f} HU."
     )
+
+
+# --------------------------------------------------------------------------------------
+# The chapter
+# --------------------------------------------------------------------------------------
+
+#: Per book profile: z length (mm) scanned here when no cohort is given, and the matrix of the water phantom.
+SIZES = {"smoke": (16.0, 96), "quick": (32.0, 160), "paper": (48.0, 256)}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Chapter 01's parameters.
+
+    Attributes
+    ----------
+    profile : {"smoke", "quick", "paper"}
+        Image matrix and lengths (:data:`SIZES`; the cohort's own profile when ``data_root`` is given).
+    data_root : str or os.PathLike, optional
+        A virtual cohort (``t2t data virtual``); None: the test patient is scanned here.
+    seed : int
+        Picks the test patient shown, seeds the water phantom's and the sinogram's noise.
+    """
+
+    profile: str = "quick"
+    data_root: Any = None
+    seed: int = 0
+
+
+@dataclass
+class Result:
+    """What chapter 01 shows: every figure's data and every table.
+
+    Attributes
+    ----------
+    settings : Settings
+    setup : ChapterSetup
+    rays : dict
+        Label -> :func:`ray_z` of the test and the training scanner.
+    views : dict
+        :func:`phantom_views`.
+    sinogram : dict
+        :func:`sinogram_example`.
+    ssp : dict
+        :func:`ssp_study` (its ``table``: slice thickness, nominal, model and measured).
+    responses : dict
+        Kernel -> its response (:func:`t2tcore.scanner.kernel_response`).
+    series : dict
+        :func:`thin_thick`.
+    slice : (float, int, int)
+        :func:`common_slice` of the B30 1 mm and 3 mm series: ``(z, thin index, thick index)``.
+    difference : dict
+        :func:`difference_stats` of those two slices.
+    noise : DataFrame
+        :func:`noise_study`'s table.
+    water_hu : float
+    cohort : (DataFrame, DataFrame, str) or None
+        :func:`cohort_tables` of the cohort's manifest.
+    findings : str
+    """
+
+    settings: Settings
+    setup: ChapterSetup
+    rays: dict
+    views: dict
+    sinogram: dict
+    ssp: dict
+    responses: dict
+    series: dict
+    slice: tuple
+    difference: dict
+    noise: pd.DataFrame
+    water_hu: float
+    cohort: tuple | None
+    findings: str
+
+
+def run(settings: Settings = Settings()) -> Result:
+    """Chapter 01: the scanners and the patient shown, rays, SSPs, kernels, thin vs thick, noise."""
+    from t2tcore.scanner import KERNELS, kernel_response
+
+    st = settings
+    z_mm, water_n = SIZES[st.profile]
+    setup = chapter_setup(st.profile, st.data_root, st.seed)
+    rays = {f"{name}: {c.n_rows} x {c.row_width:g} mm, pitch {c.pitch:g}": ray_z(c)
+            for name, c in (("test", setup.test_cfg), ("training", setup.train_cfg))}
+    views = phantom_views(setup)
+    sino = sinogram_example(views["phantom"], setup.test_cfg, seed=st.seed)
+    ssp = ssp_study(setup.test_cfg, setup.train_cfg)
+    responses = {k: kernel_response(k, 0.5, 731) for k in KERNELS}
+    series = thin_thick(setup, st.data_root, z_mm=z_mm, phantom=views["phantom"])
+    thin, thin_pos, _ = series[("B30", 1)]
+    thick, thick_pos, _ = series[("B30", 3)]
+    where = common_slice(thin_pos, thick_pos)
+    diff = difference_stats(thin[where[1]], thick[where[2]])
+    noise, water_hu = noise_study(setup.test_cfg, water_n, seed=st.seed)
+    cohort = cohort_tables(setup.manifest) if setup.manifest is not None else None
+    return Result(st, setup, rays, views, sino, ssp, responses, series, where, diff, noise, water_hu, cohort,
+                  findings(ssp["table"], noise, diff))

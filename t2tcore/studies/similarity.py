@@ -1,14 +1,15 @@
-"""Fig. 7 over a cohort: which thin slices each thick slice looks like.
+"""Chapter 03, Fig. 7 over a cohort: which thin slices each thick slice looks like.
 
 The paper (Section VI-C, Fig. 7) takes the first thick slice of a series and computes its
 mean squared error against the thin slices around it: the thin slice with the smallest
 MSE is where the thick slice's content is centred. :func:`run_similarity` does this for
 every real thick slice inside the thin coverage of every patient, kernel and dose, for the
 real slice and for the slice each method pairs with it
-(:func:`t2tcore.evaluation.fidelity.similarity_slices`, curves by
-:func:`t2tcore.evaluation.fidelity.similarity_curve`); :func:`summarise` groups the rows by
+(:func:`t2tcore.evaluation.slice_mse.similarity_slices`, curves by
+:func:`t2tcore.evaluation.slice_mse.similarity_curve`); :func:`summarise` groups the rows by
 where the slice is (first, interior, last) and :func:`summary_text` and
-:func:`first_slice_claims` state the result beside the paper's two claims.
+:func:`first_slice_claims` state the result beside the paper's two claims. :func:`run` does the
+chapter (:class:`Settings` -> :class:`Result`).
 
 Positions are in mm, MSE in HU².
 """
@@ -16,21 +17,26 @@ Positions are in mm, MSE in HU².
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from t2tcore.evaluation import fidelity
+from t2tcore.evaluation.alignment import INDEX_METHODS, covered
+from t2tcore.evaluation.slice_mse import similarity_curve, similarity_slices
 
 __all__ = [
     "PAPER_FIG7",
     "SUMMARY_LABELS",
+    "Result",
+    "Settings",
     "SimilarityResult",
     "beside_paper",
     "findings",
     "first_slice_centroid",
     "first_slice_claims",
+    "run",
     "run_similarity",
     "summarise",
     "summary_text",
@@ -81,7 +87,7 @@ def run_similarity(
     Parameters
     ----------
     groups : iterable of StudyGroup
-        One per kernel and dose (:func:`t2tcore.evaluation.datasets.iter_groups`); the
+        One per kernel and dose (:func:`t2tcore.datasets.iter_groups`); the
         series are read one patient at a time.
     methods : sequence of str
         Simulation methods (``"calibrated"`` is left out: it needs a fitted profile).
@@ -117,10 +123,10 @@ def run_similarity(
         if first is None:
             first = (k, d)
         for p, thin, thick in bar(group, total=len(group), desc=f"{k} {d}", enabled=progress):
-            n_in = int(fidelity.covered(thin.positions, thick.positions).sum())
+            n_in = int(covered(thin.positions, thick.positions).sum())
             keep = (k, d) == first and not figure and (fig_patient is None or p == fig_patient)
             shown = {slice_index, n_in // 4 if interior_index is None else int(interior_index)}
-            all_sl = fidelity.similarity_slices(thin, thick, methods, list(range(n_in)), thickness=thickness,
+            all_sl = similarity_slices(thin, thick, methods, list(range(n_in)), thickness=thickness,
                                                 interval=interval, sigma=sigma)
             for j, sl in enumerate(all_sl):
                 p_real = sl["real"]["position"]
@@ -128,7 +134,7 @@ def run_similarity(
                 idx_thin = np.arange(max(0, nearest - half_width), min(thin.positions.size, nearest + half_width + 1))
                 where = "first" if j == 0 else ("last" if j == n_in - 1 else "interior")
                 for m, s in sl.items():
-                    c = fidelity.similarity_curve(s["slice"], thin.volume, thin.positions, idx_thin,
+                    c = similarity_curve(s["slice"], thin.volume, thin.positions, idx_thin,
                                                   position=s["position"])
                     rows.append({"kernel": k, "dose": d, "patient": p, "index": j, "where": where, "method": m,
                                  "real_position": p_real, "slice_position": s["position"],
@@ -246,10 +252,10 @@ def first_slice_centroid(thin_positions, thickness: float) -> float:
 def _agreement(summ: pd.DataFrame, methods: Sequence[str]) -> dict:
     """How often each method's best match is the real slice's (%), from :func:`summarise`."""
     first = summ.loc["first"]
-    idx = [m for m in methods if m in fidelity.INDEX_METHODS and m in first.index]
+    idx = [m for m in methods if m in INDEX_METHODS and m in first.index]
     return {
         "index": idx,
-        "position": [m for m in methods if m not in fidelity.INDEX_METHODS and m in first.index],
+        "position": [m for m in methods if m not in INDEX_METHODS and m in first.index],
         "differ": 100 * (1 - first.loc[idx, "same_best_as_real"].mean()) if idx else float("nan"),
         "first": {m: 100 * float(first.loc[m, "same_best_as_real"]) for m in first.index},
         "interior": {m: 100 * float(summ.loc[("interior", m), "same_best_as_real"]) for m in methods
@@ -342,7 +348,7 @@ def beside_paper(summ: pd.DataFrame, methods: Sequence[str]) -> pd.DataFrame:
     """
     rows = []
     for m in ["real", *[m for m in methods if m != "real"]]:
-        paper = PAPER_FIG7.get(m) or (PAPER_FIG7["index"] if m in fidelity.INDEX_METHODS else "—")
+        paper = PAPER_FIG7.get(m) or (PAPER_FIG7["index"] if m in INDEX_METHODS else "—")
         row = {"method": m, "paper (first slice)": paper}
         for where in ("first", "interior"):
             key = (where, m)
@@ -352,3 +358,97 @@ def beside_paper(summ: pd.DataFrame, methods: Sequence[str]) -> pd.DataFrame:
             float(summ.loc[("first", m), "abs_best_minus_real_mm"]) if ("first", m) in summ.index else float("nan"))
         rows.append(row)
     return pd.DataFrame(rows).set_index("method")
+
+
+# --------------------------------------------------------------------------------------
+# The chapter
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Chapter 03's parameters (those of its notebook).
+
+    Attributes
+    ----------
+    data_root : str or os.PathLike, optional
+        A data folder; None: the book's virtual cohort of ``profile``.
+    dataset : str
+        Its layout (:data:`t2tcore.datasets.DATASETS`).
+    profile : {"smoke", "quick", "paper"}
+    kernels, doses : sequence of str
+    thickness, interval : float
+        Simulated thick slices and Algorithm 1's interval, mm.
+    methods : sequence of str
+        ``calibrated`` is left out (it needs a fitted profile: chapter 02).
+    slice_index, interior_index, half_width, gaussian_sigma_px, fig_patient
+        As :func:`run_similarity`.
+    """
+
+    data_root: Any = None
+    dataset: str = "ldct_gc"
+    profile: str = "quick"
+    kernels: Sequence[str] = ("B30", "D45")
+    doses: Sequence[str] = ("full", "quarter")
+    thickness: float = 3.0
+    interval: float = 2.0
+    methods: Sequence[str] = ("proposed", "direct", "average", "gaussian", "gaussian_z")
+    slice_index: int = 0
+    interior_index: int | None = None
+    half_width: int = 3
+    gaussian_sigma_px: float = 1.0
+    fig_patient: str | None = None
+
+
+@dataclass
+class Result:
+    """What chapter 03 shows.
+
+    Attributes
+    ----------
+    settings : Settings
+    methods : list of str
+        The methods compared (``calibrated`` left out).
+    data_root : pathlib.Path
+    data, plain : str
+        What the data are, as Markdown and as plain text.
+    measured : SimilarityResult
+        Every slice's row, the figure's curves (:func:`run_similarity`).
+    summary : DataFrame
+        :func:`summarise`.
+    paper : DataFrame
+        :func:`beside_paper`.
+    findings, text, claims : str
+        The chapter's finding, the summary in words, and the paper's two claims on the first slice.
+    """
+
+    settings: Settings
+    methods: list
+    data_root: Path
+    data: str
+    plain: str
+    measured: SimilarityResult
+    summary: pd.DataFrame
+    paper: pd.DataFrame
+    findings: str
+    text: str
+    claims: str
+
+
+def run(settings: Settings = Settings(), progress: bool = False) -> Result:
+    """Chapter 03 from its settings: the data, every slice's curves, the summary and its words."""
+    from t2tcore import datasets
+
+    st = settings
+    methods = [m for m in dict.fromkeys(st.methods) if m != "calibrated"]
+    root = datasets.resolve_data_root(st.data_root, st.profile)
+    data = datasets.describe_data(root, dataset=st.dataset, detail=False)
+    plain = datasets.describe_data(root, dataset=st.dataset, detail=False, plain=True)
+    res = run_similarity(
+        datasets.iter_groups(root, st.kernels, st.doses, dataset=st.dataset), methods, thickness=st.thickness,
+        interval=st.interval, half_width=st.half_width, sigma=st.gaussian_sigma_px, slice_index=st.slice_index,
+        interior_index=st.interior_index, fig_patient=st.fig_patient, progress=progress)
+    summ = summarise(res.rows)
+    claims = first_slice_claims(summ, methods, res.figure["thin_positions"], st.thickness)
+    return Result(st, methods, root, data, plain, res, summ, beside_paper(summ, methods), findings(summ, methods),
+                  f"From {data}:\n\n" + summary_text(summ, methods), f"From {data}:\n\n" + claims)

@@ -1,4 +1,4 @@
-"""Tests of t2tcore.evaluation.table3: the Table III driver against the lower-level functions,
+"""Tests of t2tcore.studies.table3 (with table3_report and fig4): the Table III driver against the lower-level functions,
 the paper-shaped tables against hand-made statistics, and the Fig. 4 data."""
 
 from __future__ import annotations
@@ -9,10 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from t2tcore.evaluation import fidelity, pairing, stats, table3
-from t2tcore.evaluation.datasets import StudyGroup
+from t2tcore.datasets import StudyGroup, pairing
+from t2tcore.evaluation import fidelity, stats
+from t2tcore.studies import fig4, table3
+from t2tcore.studies import table3_report as report
 from t2tcore.io import Series
-from t2tcore.simulation import fit_profile
+from t2tcore.simulation import fit_slice_profile as fit_profile
 
 
 def _object(z, ny=20, nx=20, shift=0.0):
@@ -122,7 +124,7 @@ def test_compact_table_sets_ours_beside_the_papers_numbers():
         v[(a, "average", "ssim_2d")] = (0.98, 0.01, True, False)
     fid = pd.DataFrame({"kernel": ["B30", "B30"], "dose": ["full", "full"], "method": ["proposed", "average"],
                         "fid": [6.1, 6.4]})
-    cells, bold = table3.compact_table(_stats(v), "B30", "full", fid=fid)
+    cells, bold = report.compact_table(_stats(v), "B30", "full", fid=fid)
     assert list(cells.columns) == ["PSNR", "RMSE", "SSIM", "FID"]
     # the paper's rows first in the paper's method order, then ours per alignment
     assert list(cells.index) == [("average", "paper"), ("average", "count"), ("average", "physical"),
@@ -136,7 +138,7 @@ def test_compact_table_sets_ours_beside_the_papers_numbers():
     assert bold.loc[("average", "count"), "RMSE"] and not bold.loc[("proposed", "count"), "RMSE"]
     assert bold.loc[("proposed", "count"), "FID"] and not bold.loc[("average", "count"), "FID"]
     with pytest.raises(ValueError, match="no statistics"):
-        table3.compact_table(_stats(v), "D45", "full")
+        report.compact_table(_stats(v), "D45", "full")
 
 
 def test_ranking_vs_paper_and_its_sentences():
@@ -146,7 +148,7 @@ def test_ranking_vs_paper_and_its_sentences():
             v[(a, m, "psnr")] = (psnr, 1.0, False, m == "proposed")
             v[(a, m, "rmse")] = (rmse, 0.001, m == "direct", m == "average")
             v[(a, m, "ssim_2d")] = (0.9, 0.01, False, False)
-    rank = table3.ranking_vs_paper(_stats(v), ["B30"], ["full"])
+    rank = report.ranking_vs_paper(_stats(v), ["B30"], ["full"])
     r = rank.set_index(["alignment", "metric"])
     assert len(rank) == 6 and r.loc[("count", "psnr"), "ours best"] == "proposed"
     assert r.loc[("count", "psnr"), "margin (ours)"] == pytest.approx(5.0)
@@ -154,10 +156,10 @@ def test_ranking_vs_paper_and_its_sentences():
     assert r.loc[("count", "rmse"), "margin (ours)"] == pytest.approx(-0.001)  # proposed worse by 0.001
     paper = stats.paper_table3().query("kernel == 'B30' and metric == 'psnr'").set_index("method")["mean"]
     assert r.loc[("count", "psnr"), "margin (paper)"] == pytest.approx(paper["proposed"] - paper["average"])
-    text = table3.ranking_text(rank)
+    text = report.ranking_text(rank)
     assert "`proposed` is first on 1 of 3" in text and "the paper's best is `proposed`, ours is `average`" in text
     assert "+5.00 to +5.00 dB in ours" in text
-    opening = table3.findings(rank, 3)
+    opening = report.findings(rank, 3)
     assert "in 1 of 3 kernel × dose × metric cells (paper: 3 of 3)" in opening
     assert "smallest attainable p is 0.25, so no † is possible." in opening
 
@@ -167,12 +169,12 @@ def test_misplacement_and_fig4_panels_from_aligned_pairs():
     thin, thick = _pair(0.0, rng)
     sims = fidelity.simulate_methods(thin, thick, ["proposed", "average"], thickness=3.0)
     pairs = fidelity.aligned_pairs(thin, thick, sims)
-    off = table3.misplacement(pairs)
+    off = fig4.misplacement(pairs)
     cnt = {p.method: p for p in pairs if p.alignment == "count"}
     want = fidelity.count_positions(cnt["average"].sim_positions, cnt["average"].ref_index.size) - cnt["average"].ref_positions
     np.testing.assert_allclose(off["average"][1], want)
     np.testing.assert_array_equal(off["proposed"][1], 0.0)
-    panels = table3.fig4_panels(pairs)
+    panels = fig4.fig4_panels(pairs)
     phy = {p.method: p for p in pairs if p.alignment == "physical"}
     j = int(phy["proposed"].ref_index[len(phy["proposed"].ref_index) // 4])
     assert panels["index"] == j and panels["z"] == pytest.approx(thick.positions[j])
@@ -183,7 +185,7 @@ def test_misplacement_and_fig4_panels_from_aligned_pairs():
     want_lim = max(20.0, float(np.ceil(np.median([np.percentile(np.abs(e), 99) for e in errs]) / 10) * 10))
     assert panels["limit"] == want_lim
     with pytest.raises(ValueError, match="not among the compared slices"):
-        table3.fig4_panels(pairs, fig_slice=10_000)
+        fig4.fig4_panels(pairs, fig_slice=10_000)
 
 
 # --------------------------------------------------------------------------- memory, windows, other data sets
@@ -266,31 +268,31 @@ def test_paper_kernels_set_the_papers_rows_beside_another_data_sets_kernel():
             v[(a, m, "rmse")] = (0.01, 0.001, False, False)
             v[(a, m, "ssim_2d")] = (0.9, 0.01, False, False)
     summ = _stats(v).assign(kernel="RPLHR-CT", dose="one protocol")
-    assert table3.compact_table(summ, "RPLHR-CT", "one protocol")[0].index.get_level_values("source").tolist() == [
+    assert report.compact_table(summ, "RPLHR-CT", "one protocol")[0].index.get_level_values("source").tolist() == [
         "count", "physical"] * 3  # no paper kernel: ours only
-    cells, bold = table3.compact_table(summ, "RPLHR-CT", "one protocol", paper_kernel="B30")
+    cells, bold = report.compact_table(summ, "RPLHR-CT", "one protocol", paper_kernel="B30")
     assert cells.loc[("average", "paper (B30)"), "PSNR"] == "42.0079 ± 2.8809†"
     assert bold.loc[("proposed", "paper (B30)")].all()
     pk = {"RPLHR-CT": "B30"}
-    assert table3.ranking_vs_paper(summ, ["RPLHR-CT"], ["one protocol"]).empty
-    rank = table3.ranking_vs_paper(summ, ["RPLHR-CT"], ["one protocol"], paper_kernels=pk)
+    assert report.ranking_vs_paper(summ, ["RPLHR-CT"], ["one protocol"]).empty
+    rank = report.ranking_vs_paper(summ, ["RPLHR-CT"], ["one protocol"], paper_kernels=pk)
     assert len(rank) == 6 and set(rank["paper kernel"]) == {"B30"} and set(rank["kernel"]) == {"RPLHR-CT"}
     paper = stats.paper_table3().query("kernel == 'B30' and metric == 'psnr'").set_index("method")["mean"]
     psnr = rank[(rank["metric"] == "psnr") & (rank["alignment"] == "count")].iloc[0]
     assert psnr["margin (paper)"] == pytest.approx(paper["proposed"] - paper["average"])
-    side = table3.beside_paper(summ, ["RPLHR-CT"], ["one protocol"], ["proposed"], paper_kernels=pk)
+    side = report.beside_paper(summ, ["RPLHR-CT"], ["one protocol"], ["proposed"], paper_kernels=pk)
     assert side.loc[("RPLHR-CT", "psnr", "average"), "paper"] == "42.0079 ± 2.8809"
     assert side.loc[("RPLHR-CT", "psnr", "average"), "paper kernel"] == "B30"
-    assert "paper kernel" not in table3.beside_paper(_stats(v), ["B30"], ["full"], ["proposed"]).columns
+    assert "paper kernel" not in report.beside_paper(_stats(v), ["B30"], ["full"], ["proposed"]).columns
     fid = pd.DataFrame({"kernel": ["RPLHR-CT"] * 2, "dose": ["one protocol"] * 2, "method": ["proposed", "average"],
                         "fid": [3.0, 2.0], "n_slices": [20, 20], "n_patients": [2, 2]})
-    assert "in the paper (B30): `proposed`" in table3.fid_text(fid, paper_kernels=pk)
-    assert table3.paper_source() == "paper: 10 patients"
-    assert table3.paper_source(pk).startswith("paper (B30): its Table III, 10 patients of the 2016 LDCT Grand Challenge")
+    assert "in the paper (B30): `proposed`" in report.fid_text(fid, paper_kernels=pk)
+    assert report.paper_source() == "paper: 10 patients"
+    assert report.paper_source(pk).startswith("paper (B30): its Table III, 10 patients of the 2016 LDCT Grand Challenge")
 
 
 def test_the_table3_driver_on_a_tiny_rplhr_tree(rplhr_tree):
-    from t2tcore.evaluation.datasets import dataset_spec, iter_groups
+    from t2tcore.datasets import dataset_spec, iter_groups
 
     kernels, doses, thickness, interval, _, _ = dataset_spec("rplhr_ct").resolve()
     methods = ["proposed", "direct", "average", "gaussian", "gaussian_z", "calibrated"]
@@ -317,7 +319,7 @@ def test_the_table3_driver_on_a_tiny_rplhr_tree(rplhr_tree):
     text = pairing.pairing_text(res.geometry)
     assert "In 2 of 3 cases the positions agree" in text and "case002 (-2.00 mm for every slice)" in text
     summ = table3.summary(df, res.metrics)
-    cells, _ = table3.compact_table(summ, "RPLHR-CT", "one protocol", paper_kernel="B30")
+    cells, _ = report.compact_table(summ, "RPLHR-CT", "one protocol", paper_kernel="B30")
     assert len(cells) == 4 + 6 * 2 and not (cells == "").any().any()
 
 
@@ -337,3 +339,18 @@ def test_csv_tables_names_every_table_of_the_chapter():
     assert out["beside the paper"][1:] == ("table3_beside_paper_hu", True)
     assert out["rankings"][0] is rank and out["with p-values"][0] is summ
     assert out["FID"] == (None, "fid_hu", False) and out["calibrated profiles"][0] is res.calibration
+
+
+def test_run_is_the_chapter_on_a_data_folder(rplhr_tree):
+    """run() resolves the data set's defaults and the profile's effort, measures, and makes the tables and words
+    the chapter shows, on a tiny RPLHR-CT tree."""
+    res = table3.run(table3.Settings(data_root=rplhr_tree, dataset="rplhr_ct", profile="smoke", fid=False,
+                                     methods=["proposed", "average", "direct", "gaussian"]))
+    assert (res.kernels, res.doses, res.thickness, res.interval) == (["RPLHR-CT"], ["one protocol"], 5.0, 5.0)
+    assert res.paper_kernels == {"RPLHR-CT": "B30"} and res.ssim_modes == ["2d"] and res.n_min == 3
+    assert res.measured.per_patient.patient.nunique() == 3 and res.measured.fid is None
+    pd.testing.assert_frame_equal(res.summary, table3.summary(res.measured.per_patient, res.measured.metrics))
+    assert set(res.csv) >= {"every patient", "rankings"} and res.csv["FID"][0] is None
+    assert "virtual RPLHR-CT-shaped tree" in res.data and res.text.startswith(f"From {res.data}")
+    assert res.about[0] and "case002" in res.about[1]  # the protocol, and the case whose affines disagree
+    assert set(res.fig4) == {"who", "pixel_mm", "offsets", "panels", "series"}

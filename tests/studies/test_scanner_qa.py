@@ -1,4 +1,4 @@
-"""Tests of t2tcore.evaluation.scanner_qa: the virtual scanner measured as a physicist would."""
+"""Tests of t2tcore.studies.scanner_qa: the virtual scanner measured as a physicist would."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from t2tcore.evaluation import scanner_qa
+from t2tcore.studies import scanner_qa
 from t2tcore.scanner import ScannerConfig
 
 

@@ -1,4 +1,4 @@
-"""Tests of t2tcore.evaluation.similarity: the Fig. 7 study over a cohort and its summaries."""
+"""Tests of t2tcore.studies.similarity: the Fig. 7 study over a cohort and its summaries."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from t2tcore.evaluation import fidelity, similarity
-from t2tcore.evaluation.datasets import StudyGroup
+from t2tcore.datasets import StudyGroup
+from t2tcore.evaluation import fidelity
+from t2tcore.studies import similarity
 from t2tcore.io import Series
 
 
@@ -99,3 +100,13 @@ def test_findings_claims_and_the_paper_side_by_side():
     assert side.loc["gaussian_z", "paper (first slice)"] == "—"
     assert side.loc["proposed", "ours: best match as real, first (%)"] == 75.0
     assert np.isnan(side.loc["gaussian_z", "ours: best match as real, interior (%)"])
+
+
+def test_run_is_the_chapter_on_a_data_folder(rplhr_tree):
+    res = similarity.run(similarity.Settings(data_root=rplhr_tree, dataset="rplhr_ct", kernels=["RPLHR-CT"],
+                                             doses=["one protocol"], thickness=5.0, interval=5.0,
+                                             methods=["proposed", "average", "calibrated"]))
+    assert res.methods == ["proposed", "average"]  # calibrated needs a fitted profile
+    assert res.measured.rows.patient.nunique() == 3
+    pd.testing.assert_frame_equal(res.summary, similarity.summarise(res.measured.rows))
+    assert res.findings == similarity.findings(res.summary, res.methods) and res.claims.startswith("From ")
