@@ -130,13 +130,13 @@ def resolve_profile(profile: str | os.PathLike | Mapping) -> dict:
         Unknown profile, or an invalid profile block (the message names the key).
     """
     from t2tcore.data.layout import virtual_patients
-    from t2tcore.data.manifests import _validate_profile, load_profile
+    from t2tcore.data.manifest_schema import load_profile, validate_profile
 
     if isinstance(profile, Mapping):
         p = json.loads(json.dumps(dict(profile)))  # a deep, JSON-clean copy
         for key in ("test_patients", "train_patients", "manifest"):
             p.pop(key, None)
-        _validate_profile(p, "profile")
+        validate_profile(p, "profile")
         p["test_patients"] = virtual_patients(p["n_test"], p["test_first_id"])
         p["train_patients"] = virtual_patients(p["n_train"], p["train_first_id"])
         p["manifest"] = None
