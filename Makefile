@@ -7,7 +7,7 @@ BIN     := $(VENV)/bin
 PROFILE ?= quick
 STAMP   := $(VENV)/.installed-stamp
 
-.PHONY: setup test book clean bench lab pdf
+.PHONY: setup test book clean bench lab pdf update-golden
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -27,6 +27,11 @@ test: setup
 
 book: setup
 	$(BIN)/python book/build.py --profile $(PROFILE)
+
+# The book's numbers pinned by tests/golden/test_golden.py: run the smoke chapters it pins (or reuse
+# their up-to-date results) and rewrite tests/golden/smoke.csv; commit it when a change is intended
+update-golden: setup
+	$(BIN)/python -m tests.golden.update
 
 bench: setup
 	$(BIN)/python benchmarks/bench_simulate.py

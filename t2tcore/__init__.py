@@ -26,7 +26,8 @@ from t2tcore.errors import SeriesWarning, T2TError  # noqa: E402  (light, always
 _EXPORTS = {
     **dict.fromkeys(["Series", "SeriesInfo", "list_series", "read_series", "scan_folder", "write_series"], "io"),
     **dict.fromkeys(["METHODS", "simulate_thick", "thick_positions"], "simulation"),
-    **dict.fromkeys(["ZProfile", "fit_profile", "load_profile"], "simulation"),
+    **dict.fromkeys(["SliceProfile", "fit_slice_profile", "load_slice_profile"], "simulation"),
+    **dict.fromkeys(["ZProfile", "fit_profile", "load_profile"], "simulation"),  # the old names of these three
     **dict.fromkeys(["MU_WATER", "Phantom", "abdomen", "chest"], "scanner"),
     **dict.fromkeys(["RawData", "ReconConfig", "ScannerConfig", "acquire", "reconstruct", "scan"], "scanner"),
     **dict.fromkeys(["make_cohort"], "scanner"),

@@ -9,6 +9,8 @@
 * ``dcm2niix``: the path of the dcm2niix program (:func:`require_program`).
 * :func:`require_program`: a program the test needs; skipped without it on a developer's
   machine, a failure in CI (``CI=true``), where everything the tests need is installed.
+* ``tiny_cohort``: a tiny virtual fibrosis cohort (:data:`TINY_FIBROSIS`), made once per session.
+* ``rplhr_tree``: a tiny RPLHR-CT-shaped tree of the virtual scanner, made once per session.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import os
 import pathlib
 import shutil
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -217,3 +220,33 @@ def thin_series(tmp_path, write_ct_series) -> WrittenSeries:
     rng = np.random.default_rng(42)
     stored = rng.integers(0, 2500, size=(8, 16, 16)).astype(np.int16)
     return write_ct_series(tmp_path / "thin", stored, np.arange(8) * 0.8 - 3.0)
+
+
+#: 2 analysed + 1 SR training patient, 48 px, 10 mm: every code path of the fibrosis cohort, in seconds.
+TINY_FIBROSIS = {"name": "tiny", "seed": 5, "image_size": 48, "z_length_mm": 10.0, "n_patients": 2, "n_train": 1}
+
+
+@pytest.fixture(scope="session")
+def tiny_cohort(tmp_path_factory):
+    """A tiny virtual fibrosis cohort: ``{"root": folder, "seconds": time to make it}``."""
+    from t2tcore.scanner.cohorts.fibrosis import make_fibrosis_cohort
+
+    root = tmp_path_factory.mktemp("fibrosis") / "cohort"
+    t0 = time.perf_counter()
+    make_fibrosis_cohort(TINY_FIBROSIS, root, progress=False, device="cpu")
+    return {"root": root, "seconds": time.perf_counter() - t0}
+
+
+#: The tiny RPLHR-CT tree: three test cases of 24² pixels, 35 thin / 7 thick slices; the thick slices of
+#: case002 are reconstructed 2 mm below the centres of their five thin slices.
+TREE_CASES = {"test": 3}
+TREE_OFFSETS = {"case002": -2.0}
+
+
+@pytest.fixture(scope="session")
+def rplhr_tree(tmp_path_factory):
+    """Root of the tree (made once per session; about 10 s)."""
+    from t2tcore.scanner.cohorts.rplhr import write_rplhr_tree
+
+    root = tmp_path_factory.mktemp("rplhr") / "RPLHR-CT"
+    return write_rplhr_tree(root, TREE_CASES, image_size=24, n_thick=7, thick_offset_mm=TREE_OFFSETS, seed=1)

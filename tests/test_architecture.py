@@ -1,8 +1,11 @@
 """The shape of the package (CONTRIBUTING.md, "Architecture") and of the book's notebooks.
 
 The package follows the paper's pipeline; a stage may import the stages below it, never
-those above. Modules stay readable (about 1,000 lines at most), and notebooks only
-orchestrate: no function or class definitions, and little code.
+those above: the library (io ... evaluation, sr, clinical) below the studies of the book's
+chapters, the studies below the figures and the command line. Inside the scanner stage the
+virtual cohorts (``scanner/cohorts``) sit on top of the scanner they use. Modules stay
+readable (about 600 lines at most; the few longer ones are named below, with the reason),
+and notebooks only orchestrate: no function or class definitions, and little code.
 """
 
 from __future__ import annotations
@@ -17,10 +20,23 @@ ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "t2tcore"
 
 #: The layers, lowest first: a module may import t2tcore modules of its own layer or lower ones.
-LAYERS = ["_lazy", "errors", "limits", "masks", "progress", "io", "data", "simulation", "scanner", "evaluation", "sr", "pipelines", "clinical",
+LAYERS = ["_lazy", "errors", "limits", "masks", "progress", "device",  # bottom
+          "io", "data", "simulation", "scanner",  # files, layouts, thin -> thick, the virtual scanner and cohorts
+          "datasets",  # what a study reads
+          "evaluation", "sr", "pipelines", "clinical",  # the library of the later stages
+          "studies",  # the book's chapters: run(Settings) -> Result
           "figures", "teaching", "cli"]
 
-MAX_MODULE_LINES = 1050
+#: The library: what any user imports. The studies of the book use it; it never uses them.
+LIBRARY = LAYERS[: LAYERS.index("studies")]
+
+MAX_MODULE_LINES = 650
+#: Modules allowed past MAX_MODULE_LINES, and why.
+LONG_MODULES = {
+    "t2tcore/evaluation/metrics.py": "PSNR/RMSE/SSIM and the whole FID stack; FID moves to its own module "
+                                     "with the SR chapters' second architecture pass (issue 16)",
+    "t2tcore/io/outdir.py": "one concept, an output's life: checked, claimed, staged, committed (issue 14)",
+}
 MAX_NOTEBOOK_CODE_LINES = 130
 
 
@@ -116,7 +132,51 @@ def test_no_import_cycles_between_modules():
 @pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_modules_stay_readable(path):
     n = len(path.read_text(encoding="utf8").splitlines())
-    assert n <= MAX_MODULE_LINES, f"{path.relative_to(ROOT)} has {n} lines: split it by concept"
+    name = path.relative_to(ROOT).as_posix()
+    limit = 1050 if name in LONG_MODULES else MAX_MODULE_LINES
+    assert n <= limit, f"{name} has {n} lines: split it by concept"
+
+
+def test_the_library_never_imports_the_studies_and_the_studies_never_draw():
+    """evaluation, sr, clinical, ... (the library) import nothing of t2tcore.studies, and the studies import
+    nothing of figures, teaching or cli: a study's Result is data; a page draws it."""
+    bad = []
+    for path in _modules():
+        me = _layer(_module_name(path))
+        others = {_layer(m) for m in _imports(path)}
+        if me in LIBRARY and "studies" in others:
+            bad.append(f"{path.relative_to(ROOT)} (library) imports the studies")
+        if me == "studies" and others & {"figures", "teaching", "cli"}:
+            bad.append(f"{path.relative_to(ROOT)} (a study) imports {sorted(others & {'figures', 'teaching', 'cli'})}")
+    assert not bad, "\n".join(bad)
+
+
+def test_every_chapter_study_has_settings_a_result_and_run():
+    """A study module of the book runs from typed settings to a typed result."""
+    import dataclasses
+    import importlib
+
+    for name in ("walkthrough", "scanner_qa", "table3", "similarity", "robustness"):
+        mod = importlib.import_module(f"t2tcore.studies.{name}")
+        assert dataclasses.is_dataclass(mod.Settings) and dataclasses.is_dataclass(mod.Result), name
+        assert callable(mod.run), name
+
+
+def test_the_virtual_cohorts_sit_on_top_of_the_scanner():
+    """Nothing of the scanner imports its cohorts, except its package's re-exports and the old module name;
+    the one cohort writer is the only module that writes a cohort's manifest (no duplicated tails)."""
+    bad, writers = [], []
+    allowed = {"t2tcore.scanner", "t2tcore.scanner.cohort"}
+    for path in _modules():
+        me = _module_name(path)
+        if me.startswith("t2tcore.scanner") and not me.startswith("t2tcore.scanner.cohorts") and me not in allowed:
+            if any(m.startswith("t2tcore.scanner.cohorts") for m in _imports(path)):
+                bad.append(str(path.relative_to(ROOT)))
+        text = path.read_text(encoding="utf8")
+        if "finish_with_manifest(" in text and me != "t2tcore.io.outdir":
+            writers.append(me)
+    assert not bad, "scanner modules importing the cohorts: " + ", ".join(bad)
+    assert writers == ["t2tcore.scanner.cohorts.writer"], f"modules committing a cohort themselves: {writers}"
 
 
 def _notebooks() -> list[Path]:

@@ -16,6 +16,26 @@ from collections.abc import Sequence
 from t2tcore.errors import T2TError
 
 
+def add_slice_profile(p: argparse.ArgumentParser, help: str) -> None:
+    """``--slice-profile SLICE_PROFILE.json`` (a profile measured by ``t2t calibrate``), and ``--profile``,
+    its deprecated name (kept for one release: it works, with a FutureWarning; see :func:`slice_profile_path`)."""
+    p.add_argument("--slice-profile", metavar="SLICE_PROFILE.json", dest="slice_profile", help=help)
+    p.add_argument("--profile", metavar="SLICE_PROFILE.json", dest="old_profile", help="deprecated name of --slice-profile")
+
+
+def slice_profile_path(args: argparse.Namespace, command: str) -> str | None:
+    """The slice profile given with ``--slice-profile`` or its deprecated name ``--profile`` (a FutureWarning
+    says so), or None; both at once is an error. ``args.slice_profile`` is set to the result."""
+    path = args.slice_profile
+    if args.old_profile is not None:
+        if path is not None:
+            raise T2TError("give --slice-profile only (--profile is its deprecated name)")
+        warnings.warn(f"--profile is deprecated in t2t {command}; use --slice-profile", FutureWarning, stacklevel=2)
+        path = args.old_profile
+    args.slice_profile = path
+    return path
+
+
 def positive_mm(text: str) -> float:
     try:
         value = float(text)

@@ -18,17 +18,17 @@ def _add_calibrate(subparsers) -> None:
     p = subparsers.add_parser(
         "calibrate",
         help="measure a protocol's thin-to-thick slice profile from paired thin/thick scans",
-        usage="t2t calibrate [-h] THIN THICK [THIN THICK ...] --out PROFILE.json [options]",
+        usage="t2t calibrate [-h] THIN THICK [THIN THICK ...] --out SLICE_PROFILE.json [options]",
         description="Fit the z-weighting kernel (symmetric, non-negative, piecewise linear in mm; optionally a small "
         "in-plane blur) that best turns each thin series into the thick series of the same scan, by least squares at "
-        "the real thick slice positions, and save it as a small JSON profile for `t2t simulate --profile`. "
+        "the real thick slice positions, and save it as a small JSON slice profile for `t2t simulate --slice-profile` (and `t2t pairs`, `t2t sr train`). "
         "Each series is a DICOM folder or a NIfTI file. "
         "Example: t2t calibrate p1/thin p1/thick3mm p2/thin p2/thick3mm --out b30_3mm.json",
     )
     p.add_argument(
         "dirs", nargs="+", metavar="SERIES", help=f"THIN THICK pairs, paired scans of one protocol; each {SERIES_PATH_HELP}"
     )
-    p.add_argument("--out", required=True, metavar="PROFILE.json", help="profile file to write")
+    p.add_argument("--out", required=True, metavar="SLICE_PROFILE.json", help="slice profile file to write")
     p.add_argument("--radius", type=positive_mm, metavar="MM", help="kernel support radius (default: from the data)")
     p.add_argument(
         "--node-spacing", type=positive_mm, default=0.25, metavar="MM", help="distance between kernel nodes (0.25)"

@@ -83,7 +83,7 @@ def _add_data_virtual(actions) -> None:
     p.add_argument("--cohort", choices=("ldct", "fibrosis"), default="ldct",
                    help="ldct (default): the Grand Challenge / TCIA stand-in of chapters 00-04; fibrosis: chest CT of "
                    "patients with a known fibrosis severity, thick and thin series of one scan, the true airway masks and "
-                   "a survival table (chapter 07; layout in t2tcore.clinical.layout)")
+                   "a survival table (chapter 07; layout in t2tcore.data.fibrosis)")
     p.add_argument("--force", action="store_true", help="make it again even if an up-to-date cohort is there")
     p.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: CUDA if available)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -95,7 +95,7 @@ def _run_data_virtual(args) -> int:
 
     if getattr(args, "cohort", "ldct") == "fibrosis":
         return _run_data_virtual_fibrosis(args)
-    from t2tcore.scanner.cohort import is_up_to_date, make_cohort, read_manifest
+    from t2tcore.scanner.cohorts.ldct import is_up_to_date, make_cohort, read_manifest
 
     t0 = time.perf_counter()
     kept = not args.force and is_up_to_date(args.profile, args.out_dir)
@@ -112,8 +112,8 @@ def _run_data_virtual_fibrosis(args) -> int:
     import time
     from pathlib import Path
 
-    from t2tcore.clinical.cohort import is_fibrosis_up_to_date, make_fibrosis_cohort, resolve_fibrosis_profile
-    from t2tcore.scanner.cohort import MANIFEST_NAME
+    from t2tcore.scanner.cohorts import MANIFEST_NAME
+    from t2tcore.scanner.cohorts.fibrosis import is_fibrosis_up_to_date, make_fibrosis_cohort, resolve_fibrosis_profile
 
     resolve_fibrosis_profile(args.profile)  # an unknown profile is a one-line error before anything is made
     t0 = time.perf_counter()

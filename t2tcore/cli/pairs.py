@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import sys
-import warnings
 
-from t2tcore.cli._common import LazyChoices, positive_int, positive_mm
-from t2tcore.errors import T2TError
+from t2tcore.cli._common import LazyChoices, add_slice_profile, positive_int, positive_mm, slice_profile_path
 
 
 def _count(text: str) -> int:
@@ -38,10 +36,7 @@ def _add_pairs(subparsers) -> None:
     p.add_argument("--method", default="proposed", metavar="METHOD",
                    choices=LazyChoices("t2tcore.simulation.simulate", "METHODS", "PROFILE_METHODS"),
                    help="one of %(choices)s (default proposed: Algorithms 1 and 2 of the paper)")
-    p.add_argument("--slice-profile", metavar="PROFILE.json", dest="slice_profile",
-                   help="a slice profile measured by `t2t calibrate`: selects --method calibrated")
-    p.add_argument("--profile", metavar="PROFILE.json", dest="old_profile",
-                   help="deprecated name of --slice-profile")
+    add_slice_profile(p, "a slice profile measured by `t2t calibrate`: selects --method calibrated")
     p.add_argument("--sigma", type=float, default=1.0, metavar="PIXELS", help="in-plane blur of --method gaussian")
     p.add_argument("--thin-thickness", type=positive_mm, metavar="MM",
                    help="thin slice thickness in mm for series that store none (NIfTI without a JSON sidecar)")
@@ -62,12 +57,7 @@ def _run_pairs(args) -> int:
     from t2tcore.pipelines.pairs import make_pairs
     from t2tcore.pipelines.settings import simulations
 
-    profile = args.slice_profile
-    if args.old_profile is not None:
-        if profile is not None:
-            raise T2TError("give --slice-profile only (--profile is its deprecated name)")
-        warnings.warn("--profile is deprecated in t2t pairs; use --slice-profile", FutureWarning, stacklevel=1)
-        profile = args.old_profile
+    profile = slice_profile_path(args, "pairs")
     sims = simulations(args.thickness, args.interval, args.method, sigma=args.sigma, profile=profile)
     try:
         summary = make_pairs(

@@ -8,12 +8,14 @@ from t2tcore import __version__
 from t2tcore.cli._common import (
     SERIES_PATH_HELP,
     LazyChoices,
+    add_slice_profile,
     check_thinner,
     claim_series_output,
     match_positions,
     positive_mm,
     read_input,
     series_name,
+    slice_profile_path,
 )
 from t2tcore.errors import T2TError
 
@@ -77,12 +79,8 @@ def _add_simulate(subparsers) -> None:
     p.add_argument(
         "--sigma", type=float, default=1.0, metavar="PIXELS", help="in-plane blur of --method gaussian (default 1)"
     )
-    p.add_argument(
-        "--profile",
-        metavar="PROFILE.json",
-        help="a slice profile measured by `t2t calibrate`: selects --method calibrated (its kernel instead of the "
-        "triangle); thickness and interval default to the profile's",
-    )
+    add_slice_profile(p, "a slice profile measured by `t2t calibrate`: selects --method calibrated (its kernel "
+                      "instead of the triangle); thickness and interval default to the profile's")
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it is a non-empty folder or an existing file "
                    "(never an input, and never while another t2t run writes it)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -95,7 +93,8 @@ def _run_simulate(args) -> int:
     from t2tcore.errors import SeriesWarning
 
     method = args.method
-    profile = _simulate_profile(args) if args.profile is not None or method == "calibrated" else None
+    profile = (_simulate_profile(args) if slice_profile_path(args, "simulate") is not None or method == "calibrated"
+               else None)
     if profile is not None:
         method = "calibrated"
     if args.match is None and args.thickness is None:
@@ -111,7 +110,7 @@ def _run_simulate(args) -> int:
                       f"baselines do); --interval {args.interval:g} is ignored", SeriesWarning)
         args.interval = None
     progress = not args.no_progress
-    inputs = [args.in_dir, args.match, args.profile]
+    inputs = [args.in_dir, args.match, args.slice_profile]
     with claim_series_output(args.out_dir, inputs, args.overwrite) as claim:
         return _simulate(args, method, profile, claim.path, progress)
 
@@ -142,7 +141,7 @@ def _simulate(args, method: str, profile, out, progress: bool) -> int:
             target_positions=target,
             sigma=args.sigma,
             profile=profile,
-            profile_name=args.profile,
+            profile_name=args.slice_profile,
             how=how,
             matched=args.match is not None,
             source=series_name(thin, args.in_dir),
@@ -165,15 +164,15 @@ def _simulate(args, method: str, profile, out, progress: bool) -> int:
 
 
 def _simulate_profile(args):
-    """``--profile`` of ``t2t simulate``: the profile; its thickness and interval fill in
+    """``--slice-profile`` of ``t2t simulate``: the slice profile; its thickness and interval fill in
     ``--thickness`` and ``--interval`` when they are not given (and there is no --match)."""
-    from t2tcore.simulation.calibrate import ZProfile
+    from t2tcore.simulation import SliceProfile
 
-    if args.profile is None:
-        raise T2TError("--method calibrated needs --profile PROFILE.json (made by `t2t calibrate`)")
+    if args.slice_profile is None:
+        raise T2TError("--method calibrated needs --slice-profile SLICE_PROFILE.json (made by `t2t calibrate`)")
     if args.method not in ("proposed", "calibrated"):
-        raise T2TError(f"--profile selects the calibrated method; it cannot be combined with --method {args.method}")
-    profile = ZProfile.from_json(args.profile)  # ProfileError is a T2TError
+        raise T2TError(f"--slice-profile selects the calibrated method; it cannot be combined with --method {args.method}")
+    profile = SliceProfile.from_json(args.slice_profile)  # SliceProfileError is a T2TError
     if args.match is None:
         if args.thickness is None:
             args.thickness = profile.thickness

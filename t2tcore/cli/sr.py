@@ -6,6 +6,7 @@ import warnings
 
 from t2tcore.cli._common import (
     LazyChoices,
+    add_slice_profile,
     check_cuda,
     check_thinner,
     check_uids_used,
@@ -14,6 +15,7 @@ from t2tcore.cli._common import (
     positive_int,
     positive_mm,
     read_input,
+    slice_profile_path,
 )
 from t2tcore.errors import T2TError
 
@@ -62,12 +64,12 @@ def _add_sr(subparsers) -> None:
     t.add_argument("--out", required=True, metavar="CKPT", help="checkpoint file to write")
     t.add_argument("--model", required=True, choices=_MODELS, help="SR network")
     t.add_argument("--method", choices=SR_METHODS, metavar="METHOD",
-                   help="how the training thick slices are made: %(choices)s (required unless --profile)")
+                   help="how the training thick slices are made: %(choices)s (required unless --slice-profile)")
     t.add_argument("--thickness", type=_mm_spec, metavar="MM",
                    help="simulated slice thickness: 3, a range 1.5:3 (one draw per series) or one value per series 2,3")
     t.add_argument("--interval", type=_mm_spec, metavar="MM",
                    help="simulated slice interval (same forms); not used by the index methods direct, average, gaussian")
-    t.add_argument("--profile", metavar="P.json", help="a slice profile from `t2t calibrate`: selects --method calibrated")
+    add_slice_profile(t, "a slice profile from `t2t calibrate`: selects --method calibrated")
     t.add_argument("--preset", choices=("small", "paper"), default="small", help="model size (default small, for CPU)")
     t.add_argument("--steps", type=positive_int, default=200, metavar="N", help="optimiser steps (default 200)")
     t.add_argument("--batch", type=positive_int, default=4, metavar="N", help="patches per step (default 4)")
@@ -121,20 +123,20 @@ def _run_train(args) -> int:
     from t2tcore.sr.config import TrainConfig
 
     method, profile = args.method, None
-    if args.profile is not None:
-        from t2tcore.simulation import ZProfile
+    if slice_profile_path(args, "sr train") is not None:
+        from t2tcore.simulation import SliceProfile
 
         if method not in (None, "calibrated"):
-            raise T2TError(f"--profile selects the calibrated method; it cannot be combined with --method {method}")
+            raise T2TError(f"--slice-profile selects the calibrated method; it cannot be combined with --method {method}")
         method = "calibrated"
-        prof = ZProfile.from_json(args.profile)  # ProfileError is a T2TError
+        prof = SliceProfile.from_json(args.slice_profile)  # SliceProfileError is a T2TError
         profile = prof.to_dict()
         args.thickness = args.thickness if args.thickness is not None else prof.thickness
         args.interval = args.interval if args.interval is not None else prof.interval
     if method is None:
-        raise T2TError("--method is required (or --profile P.json for the calibrated method)")
+        raise T2TError("--method is required (or --slice-profile SLICE_PROFILE.json for the calibrated method)")
     if method == "calibrated" and profile is None:
-        raise T2TError("--method calibrated needs --profile P.json (made by `t2t calibrate`)")
+        raise T2TError("--method calibrated needs --slice-profile SLICE_PROFILE.json (made by `t2t calibrate`)")
     if args.thickness is None:
         raise T2TError("--thickness is required")
     if method in _INDEX_METHODS:
@@ -156,7 +158,7 @@ def _run_train(args) -> int:
     except ValueError as exc:
         raise T2TError(str(exc)) from None
     check_cuda(args.device)
-    inputs = list(args.thin) + [args.profile] + ([] if same else [args.resume])
+    inputs = list(args.thin) + [args.slice_profile] + ([] if same else [args.resume])
     overwrite = args.overwrite or same
     main_process = int(os.environ.get("RANK", "0")) == 0  # under torchrun, process 0 writes
     if main_process:

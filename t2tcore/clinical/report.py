@@ -42,9 +42,9 @@ def resolve_cohort(data_root: str | os.PathLike | None, profile: str, build_dir:
     """
     if data_root is not None:
         return Path(data_root).expanduser()
-    from t2tcore.clinical.cohort import make_fibrosis_cohort
+    from t2tcore.scanner.cohorts import ensure_cohort
 
-    return make_fibrosis_cohort(profile, Path(build_dir) / f"virtual-fibrosis-{profile}", progress=progress)
+    return ensure_cohort("fibrosis", profile, data_dir=build_dir, progress=progress)
 
 
 def data_description(result, root) -> str:

@@ -1,4 +1,4 @@
-"""An analytic ground truth for the simulation methods (chapter 00).
+"""An analytic ground truth for the simulation methods (used by chapter 00 and the teaching lab).
 
 A small continuous object (:class:`RodsObject`: a body, two rods tilted in the coronal
 plane, a sphere and a box whose value oscillates along z) is sliced *exactly* through a
@@ -7,8 +7,8 @@ slice sensitivity profile (:class:`ExactSlicer`): the object is sampled on plane
 (uniform over the width) or a ``"triangle"`` (falling to zero at ± the width) profile. This
 uses nothing of :mod:`t2tcore.simulation`, so it is an independent truth to judge the
 methods against: :func:`method_weights` measures the weights a method gives the thin
-slices (by simulating impulses), :func:`error_table` its error against thick slices made
-exactly, paired by index and at the method's own positions.
+slices (by simulating impulses); chapter 00 (:mod:`t2tcore.studies.walkthrough`) scores each
+method against thick slices made exactly, paired by index and at the method's own positions.
 
 The virtual scanner (:mod:`t2tcore.scanner`) is the other truth, with physics; this one is
 a few lines of geometry, small enough to check by hand.
@@ -19,17 +19,14 @@ Positions and widths in mm, values in HU.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
 __all__ = [
     "ExactSlicer",
     "RodsObject",
-    "error_table",
-    "findings",
     "method_weights",
-    "position_summary",
     "profile_cdf",
     "rmse_hu",
 ]
@@ -193,117 +190,3 @@ def rmse_hu(a: Any, b: Any) -> float:
     """Root mean squared difference (HU) over all voxels, in float64."""
     a = np.asarray(a)
     return float(np.sqrt(np.mean((a.astype(np.float64) - b) ** 2)))
-
-
-def error_table(
-    results: Mapping[str, tuple[np.ndarray, np.ndarray]],
-    ref_positions: Any,
-    references: Mapping[str, np.ndarray],
-    slicer: ExactSlicer,
-    thickness: float,
-    coverage: tuple[float, float],
-):
-    """Each method's error against exactly made thick slices, paired by index and at its own positions.
-
-    Only slices whose profile lies inside the thin coverage are scored: centres at least
-    ``thickness`` mm from either end of ``coverage``.
-
-    Parameters
-    ----------
-    results : mapping
-        ``method -> (volume (n, Y, X), positions (n,))`` from ``simulate_thick``.
-    ref_positions : array_like, shape (m,)
-        Where a scanner reconstructs its thick slices, mm.
-    references : mapping
-        ``profile shape -> slices at ref_positions`` (:meth:`ExactSlicer.slices` with width
-        ``thickness``).
-    slicer : ExactSlicer
-        Makes the references at each method's own positions.
-    thickness : float
-        Width of the reference profiles, mm.
-    coverage : (float, float)
-        First and last thin position, mm.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Index ``method``; ``slices``, ``scanner's slices``, ``max |shift| paired (mm)`` and,
-        per reference shape, ``RMSE paired, <shape> (HU)`` (slice j against the scanner's
-        slice j) and ``RMSE own positions, <shape> (HU)``.
-    """
-    import pandas as pd
-
-    s, e = coverage
-    ref_pos = np.asarray(ref_positions, dtype=float)
-    inside_ref = (ref_pos >= s + thickness) & (ref_pos <= e - thickness)
-    rows = []
-    for m, (vol, pos) in results.items():
-        vol, pos = np.asarray(vol), np.asarray(pos, dtype=float)
-        n = min(pos.size, ref_pos.size)
-        paired = np.flatnonzero(inside_ref[:n])
-        own = np.flatnonzero((pos >= s + thickness) & (pos <= e - thickness))
-        row = {
-            "method": m,
-            "slices": pos.size,
-            "scanner's slices": ref_pos.size,
-            "max |shift| paired (mm)": float(np.max(np.abs(pos[paired] - ref_pos[paired]))),
-        }
-        for shape, ref in references.items():
-            row[f"RMSE paired, {shape} (HU)"] = rmse_hu(vol[paired], ref[paired])
-            row[f"RMSE own positions, {shape} (HU)"] = rmse_hu(vol[own], slicer.slices(pos[own], shape, thickness))
-        rows.append(row)
-    return pd.DataFrame(rows).set_index("method")
-
-
-def position_summary(results: Mapping[str, tuple[np.ndarray, np.ndarray]], ref_positions: Any):
-    """How many thick slices each method makes and where the first and last are (mm).
-
-    Parameters
-    ----------
-    results : mapping
-        ``method -> (volume, positions)``.
-    ref_positions : array_like
-        The scanner's thick slice positions, mm (the last row, ``"scanner"``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Index ``method``; ``slices``, ``first (mm)``, ``last (mm)``.
-    """
-    import pandas as pd
-
-    rows = {m: np.asarray(p, dtype=float) for m, (_, p) in results.items()}
-    rows["scanner"] = np.asarray(ref_positions, dtype=float)
-    return pd.DataFrame(
-        [{"method": m, "slices": p.size, "first (mm)": p[0], "last (mm)": p[-1]} for m, p in rows.items()]
-    ).set_index("method")
-
-
-def findings(table) -> str:
-    """What :func:`error_table` shows, in two sentences of Markdown (numbers from the table).
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        :func:`error_table`, with a ``proposed`` row and at least one index-based method.
-
-    Returns
-    -------
-    str
-    """
-    from t2tcore.evaluation.fidelity import INDEX_METHODS
-
-    idx = [m for m in table.index if m in INDEX_METHODS]
-    if not idx or "proposed" not in table.index:
-        raise ValueError("the table needs 'proposed' and at least one index-based method")
-    tri = table["RMSE paired, triangle (HU)"]
-    shift = table.loc[idx, "max |shift| paired (mm)"].max()
-    own = {shape: table[f"RMSE own positions, {shape} (HU)"] for shape in ("triangle", "rect")
-           if f"RMSE own positions, {shape} (HU)" in table}
-    best = "; ".join(f"against the {shape} reference `{col.idxmin()}` ({col.min():.2f} HU)" for shape, col in own.items())
-    return (
-        f"paired by index, as training pairs are formed, the index-based methods ({', '.join(f'`{m}`' for m in idx)}) "
-        f"drift up to {shift:.1f} mm from the scanner's slices and their RMSE against the triangle-profile "
-        f"thick slices is {tri[idx].min():.2f} to {tri[idx].max():.2f} HU, against {tri['proposed']:.2f} HU for "
-        f"`proposed`. Compared at their own positions (the weighting alone), the lowest RMSE is {best}."
-    )

@@ -1,22 +1,9 @@
-"""How close is a simulated thick volume to the real thick volume? (Table III, Figs 4 and 7.)
+"""How close is a simulated thick volume to the real thick volume? (Table III, Fig. 4.)
 
-A simulated thick series and the real thick series of the same patient rarely have the
-same slices: the index-based baselines (``direct``, ``average``, ``gaussian``) make
-``n_thin // k`` slices at the centres of their index groups, the real series has its own
-positions. Before any metric, the two stacks must be put on one slice grid. Two ways are
-offered and both are reported, never mixed:
-
-``"count"`` (the released code's way)
-    The simulated stack is linearly interpolated along the slice *index* to the real
-    slice count (:func:`resize_slices`, the semantics of
-    ``torch.nn.functional.interpolate(mode="trilinear", align_corners=False)`` with the
-    in-plane size unchanged), whatever the slices' positions are.
-``"physical"``
-    The simulated stack is linearly interpolated along z *in mm* to the real thick slice
-    positions (:func:`resample_z`), using each method's honest slice positions.
-
-The position-based methods (``proposed``, ``gaussian_z`` and ``calibrated``) are simulated
-directly at the real thick positions, so both alignments leave them unchanged.
+For one patient, :func:`simulate_methods` makes every method's thick stack (position-based methods at the
+real thick positions), :func:`aligned_pairs` puts each on the real slice grid in both alignments
+(:mod:`t2tcore.evaluation.alignment`) and :func:`evaluate_pairs` scores them in both metric conventions
+(:func:`t2tcore.evaluation.compare`); :func:`evaluate_patient` does all three.
 
 Which real thick slices are compared (:func:`aligned_pairs`)
     * Only real thick slices whose position lies inside the thin series' coverage
@@ -29,33 +16,38 @@ Which real thick slices are compared (:func:`aligned_pairs`)
       method's slice positions (their group centres start ``(k-1)/2`` thin slices in), so
       that every method is judged on the same slices; no extrapolation.
 
-**On ayanglab/Thick2Thin.** The paper's released code is not in the source index this
-project can search (``find_files`` finds no file of ``ayanglab/Thick2Thin``), so its exact
-resizing call could not be checked. The issue describes the index-based stacks as
-"trilinearly interpolated to the real thick slice count"; :func:`resize_slices` implements
-PyTorch's trilinear interpolation with ``align_corners=False`` (PyTorch's default) and is
-tested against ``torch.nn.functional.interpolate``.
+FID (:func:`fid_slices`, :func:`fid_rows`) is a distribution metric: it is computed once per group (kernel,
+dose) over the slices of all patients, not per patient. :func:`leave_one_out` fits a ``calibrated`` profile
+per patient on the others.
 
-FID (:func:`fid_rows`) is a distribution metric: it is computed once per group (kernel,
-dose) over the slices of all patients, not per patient.
-
-Fig. 7 (:func:`slice_similarity`, :func:`similarity_curve`): mean squared error in HU²
-between one thick slice and each of a few thin slices.
+The names of :mod:`~t2tcore.evaluation.alignment` and :mod:`~t2tcore.evaluation.slice_mse` (Fig. 7)
+are re-exported here, where they were first defined.
 
 Positions are in mm, images in HU (float32) unless stated.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from t2tcore.evaluation import metrics as _metrics
+from t2tcore.evaluation.alignment import (  # noqa: F401  (re-exported)
+    ALIGNMENTS,
+    INDEX_METHODS,
+    AlignedPair,
+    FidelityError,
+    align,
+    count_positions,
+    covered,
+    resample_z,
+    resize_slices,
+    thick_thickness_of,
+    thin_thickness_of,
+)
+from t2tcore.evaluation.slice_mse import similarity_curve, similarity_slices, slice_similarity  # noqa: F401
 from t2tcore.simulation import simulate as _simulate
-from t2tcore.errors import T2TError
 
 __all__ = [
     "ALIGNMENTS",
@@ -78,287 +70,6 @@ __all__ = [
     "simulate_methods",
     "slice_similarity",
 ]
-
-#: Slice alignments of a simulated stack to the real thick slices.
-ALIGNMENTS = ("count", "physical")
-
-#: Methods that place their slices by index groups (no target positions).
-INDEX_METHODS = ("direct", "average", "gaussian")
-
-# Positions within this distance (mm) of the covered range count as inside it.
-_TOL_MM = 1e-6
-
-
-class FidelityError(T2TError):
-    """A thin/thick pair that cannot be compared (no common slices, no coverage...)."""
-
-
-# --------------------------------------------------------------------------------------
-# Putting two stacks on one slice grid
-# --------------------------------------------------------------------------------------
-
-
-def _positions(positions: Any, n: int, name: str) -> np.ndarray:
-    pos = np.array(positions, dtype=np.float64).reshape(-1)
-    if pos.size != n:
-        raise ValueError(f"{name} has {pos.size} entries for {n} slices")
-    if n == 0:
-        raise ValueError(f"{name} is empty")
-    if not np.all(np.isfinite(pos)):
-        raise ValueError(f"{name} must be finite (no NaN or inf)")
-    return pos
-
-
-def covered(positions: Any, target_positions: Any, tol: float = _TOL_MM) -> np.ndarray:
-    """Which targets lie inside the range spanned by ``positions``.
-
-    Parameters
-    ----------
-    positions : array_like, shape (n,)
-        Slice positions in mm, any order.
-    target_positions : array_like, shape (m,)
-        Positions in mm.
-    tol : float
-        Targets within ``tol`` mm outside the range still count as inside.
-
-    Returns
-    -------
-    ndarray of bool, shape (m,)
-        ``min(positions) - tol <= target <= max(positions) + tol``.
-    """
-    pos = np.asarray(positions, dtype=np.float64).reshape(-1)
-    tgt = np.asarray(target_positions, dtype=np.float64).reshape(-1)
-    if pos.size == 0:
-        raise ValueError("positions is empty")
-    return (tgt >= pos.min() - tol) & (tgt <= pos.max() + tol)
-
-
-def resample_z(
-    volume: Any, positions: Any, target_positions: Any, *, outside: str = "raise", tol: float = _TOL_MM
-) -> np.ndarray:
-    """Linear interpolation of a stack of slices along z, in mm.
-
-    Slice ``j`` of the output is ``(1 - w) * volume[a] + w * volume[b]`` where ``a`` and ``b``
-    are the two slices whose positions enclose ``target_positions[j]`` and ``w`` is the
-    fraction of the way from ``a`` to ``b``; a target equal to a slice position gives that
-    slice exactly. In-plane nothing changes.
-
-    Parameters
-    ----------
-    volume : array_like, shape (Z, Y, X)
-        Slices (HU). Not modified.
-    positions : array_like, shape (Z,)
-        Their positions in mm, any order, distinct.
-    target_positions : array_like, shape (M,)
-        Where to interpolate (mm), any order (output follows it).
-    outside : {"raise", "clamp"}
-        What happens to targets outside ``[min(positions), max(positions)]`` (more than
-        ``tol`` mm outside): ``"raise"`` (default) raises :class:`ValueError` naming them;
-        ``"clamp"`` gives them the nearest end slice (constant continuation, never a
-        linear extrapolation). Use :func:`covered` to know which targets are inside.
-    tol : float
-        Targets within ``tol`` mm of the range are inside (and take the end slice).
-
-    Returns
-    -------
-    ndarray, shape (M, Y, X), float32
-        (float64 for float64 input).
-
-    Raises
-    ------
-    ValueError
-        On a non-3-D volume, a length mismatch, non-finite or duplicate positions, an unknown
-        ``outside``, or (``outside="raise"``) targets outside the covered range.
-    """
-    vol = np.asarray(volume)
-    if vol.ndim != 3:
-        raise ValueError(f"volume must be 3-D (Z, Y, X), got shape {vol.shape}")
-    if outside not in ("raise", "clamp"):
-        raise ValueError(f"outside must be 'raise' or 'clamp', got {outside!r}")
-    pos = _positions(positions, vol.shape[0], "positions")
-    tgt = np.array(target_positions, dtype=np.float64).reshape(-1)
-    if not np.all(np.isfinite(tgt)):
-        raise ValueError("target_positions must be finite (no NaN or inf)")
-    order = np.argsort(pos, kind="stable")
-    sp = pos[order]
-    if np.any(np.diff(sp) <= 0):
-        raise ValueError("positions must be distinct")
-    inside = covered(sp, tgt, tol)
-    if outside == "raise" and not inside.all():
-        bad = tgt[~inside]
-        shown = ", ".join(f"{v:.6g}" for v in bad[:10]) + (" ..." if bad.size > 10 else "")
-        raise ValueError(
-            f"{bad.size} target position(s) outside the covered range {sp[0]:.6g}..{sp[-1]:.6g} mm "
-            f"(no extrapolation; pass outside='clamp' to use the end slices): {shown} mm"
-        )
-    dtype = np.float64 if vol.dtype == np.float64 else np.float32
-    out = np.empty((tgt.size,) + vol.shape[1:], dtype=dtype)
-    t = np.clip(tgt, sp[0], sp[-1])
-    hi = np.clip(np.searchsorted(sp, t, side="right"), 1, max(sp.size - 1, 1))
-    for j in range(tgt.size):
-        if sp.size == 1:
-            out[j] = vol[order[0]]
-            continue
-        b = int(hi[j])
-        a = b - 1
-        w = (t[j] - sp[a]) / (sp[b] - sp[a])
-        if w <= 0:
-            out[j] = vol[order[a]]
-        elif w >= 1:
-            out[j] = vol[order[b]]
-        else:
-            np.multiply(vol[order[a]], dtype(1.0 - w), out=out[j], dtype=dtype, casting="unsafe")
-            out[j] += dtype(w) * vol[order[b]].astype(dtype, copy=False)
-    return out
-
-
-def resize_slices(volume: Any, n: int) -> np.ndarray:
-    """Resize a stack to ``n`` slices by linear interpolation along the slice index.
-
-    This is ``torch.nn.functional.interpolate(v[None, None], size=(n, Y, X),
-    mode="trilinear", align_corners=False)[0, 0]``: with the in-plane size unchanged the
-    in-plane part is the identity, and output slice ``i`` samples the input at the index
-    ``s = max((i + 0.5) * Z / n - 0.5, 0)``, linearly between slices ``floor(s)`` and
-    ``min(floor(s) + 1, Z - 1)``. Slice positions are ignored: this is how the released
-    code is described to match a simulated stack to the real thick slice count.
-
-    Parameters
-    ----------
-    volume : array_like, shape (Z, Y, X)
-        Slices in position order. Not modified.
-    n : int
-        Number of output slices (>= 1).
-
-    Returns
-    -------
-    ndarray, shape (n, Y, X), float32
-        (float64 for float64 input). ``n == Z`` returns a copy of the input.
-    """
-    vol = np.asarray(volume)
-    if vol.ndim != 3 or vol.shape[0] == 0:
-        raise ValueError(f"volume must be 3-D (Z, Y, X) with Z >= 1, got shape {vol.shape}")
-    if int(n) != n or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
-    n = int(n)
-    z = vol.shape[0]
-    dtype = np.float64 if vol.dtype == np.float64 else np.float32
-    out = np.empty((n,) + vol.shape[1:], dtype=dtype)
-    scale = z / n
-    for i in range(n):
-        s = max((i + 0.5) * scale - 0.5, 0.0)
-        a = min(int(math.floor(s)), z - 1)
-        b = min(a + 1, z - 1)
-        w = s - a
-        if w == 0 or a == b:
-            out[i] = vol[a]
-        else:
-            np.multiply(vol[a], dtype(1.0 - w), out=out[i], dtype=dtype, casting="unsafe")
-            out[i] += dtype(w) * vol[b].astype(dtype, copy=False)
-    return out
-
-
-def count_positions(sim_positions: Any, n: int) -> np.ndarray:
-    """Where the slices of a count-aligned stack really are.
-
-    :func:`resize_slices` mixes neighbouring slices by index; the same interpolation of the
-    slices' positions gives the position (mm) each output slice stands for. The difference
-    from the real slice it is paired with is the count alignment's misplacement.
-
-    Parameters
-    ----------
-    sim_positions : array_like, shape (Z,)
-        Positions (mm) of the stack's slices, in slice order.
-    n : int
-        Number of slices after resizing.
-
-    Returns
-    -------
-    ndarray, shape (n,), float64
-    """
-    pos = np.array(sim_positions, dtype=np.float64).reshape(-1)
-    if pos.size == 0 or not np.all(np.isfinite(pos)):
-        raise ValueError("sim_positions must be a non-empty finite 1-D array")
-    return resize_slices(pos[:, None, None], n)[:, 0, 0]
-
-
-def align(
-    sim_volume: Any, sim_positions: Any, ref_positions: Any, mode: str = "physical", *, outside: str = "raise"
-) -> np.ndarray:
-    """Put a simulated stack on the slice grid of a real thick series.
-
-    Parameters
-    ----------
-    sim_volume : array_like, shape (Z, Y, X)
-        Simulated thick slices (HU), in position order.
-    sim_positions : array_like, shape (Z,)
-        Their positions in mm (used by ``"physical"`` only).
-    ref_positions : array_like, shape (M,)
-        Positions of the real thick slices to compare with (mm).
-    mode : {"physical", "count"}
-        ``"physical"``: :func:`resample_z` to ``ref_positions`` (mm). ``"count"``:
-        :func:`resize_slices` to ``M`` slices (the released code's way; positions ignored).
-    outside : {"raise", "clamp"}
-        ``"physical"`` only, see :func:`resample_z`.
-
-    Returns
-    -------
-    ndarray, shape (M, Y, X), float32
-    """
-    ref = np.asarray(ref_positions, dtype=np.float64).reshape(-1)
-    if mode == "physical":
-        return resample_z(sim_volume, sim_positions, ref, outside=outside)
-    if mode == "count":
-        vol = np.asarray(sim_volume)
-        _positions(sim_positions, vol.shape[0] if vol.ndim == 3 else -1, "sim_positions")
-        return resize_slices(vol, ref.size)
-    raise ValueError(f"mode must be one of {ALIGNMENTS}, got {mode!r}")
-
-
-# --------------------------------------------------------------------------------------
-# Simulating and comparing one patient
-# --------------------------------------------------------------------------------------
-
-
-@dataclass
-class AlignedPair:
-    """One simulated stack on the slice grid of the real thick slices it is compared with.
-
-    Attributes
-    ----------
-    method : str
-        Simulation method.
-    alignment : str
-        ``"count"`` or ``"physical"`` (see the module docstring).
-    reference : ndarray, shape (M, Y, X), float32
-        The real thick slices compared (HU).
-    test : ndarray, shape (M, Y, X), float32
-        The simulated slices on that grid (HU).
-    ref_index : ndarray of int, shape (M,)
-        Indices of the compared slices in the real thick series.
-    ref_positions : ndarray, shape (M,)
-        Their positions (mm).
-    sim_positions : ndarray
-        Positions (mm) of the simulated slices before alignment.
-    n_ref_dropped : int
-        Real thick slices of the series not compared.
-    """
-
-    method: str
-    alignment: str
-    reference: np.ndarray
-    test: np.ndarray
-    ref_index: np.ndarray
-    ref_positions: np.ndarray
-    sim_positions: np.ndarray
-    n_ref_dropped: int = 0
-
-
-def _thin_thickness(thin) -> float:
-    if thin.thickness is not None and thin.thickness > 0:
-        return float(thin.thickness)
-    if thin.spacing:
-        return float(thin.spacing)
-    raise FidelityError("the thin series has no SliceThickness and one slice: cannot group its slices")
 
 
 def simulate_methods(
@@ -399,7 +110,7 @@ def simulate_methods(
     dict
         ``method -> (volume (Z, Y, X) float32, positions (Z,) mm)``, in ``methods`` order.
     """
-    t = _thick_thickness(thick, thickness)
+    t = thick_thickness_of(thick, thickness)
     if ref_index is None:
         ref_index = np.flatnonzero(covered(thin.positions, thick.positions))
     ref_index = np.asarray(ref_index, dtype=int)
@@ -413,7 +124,7 @@ def simulate_methods(
     for m in dict.fromkeys(methods):
         if m in INDEX_METHODS:
             vol, pos = _simulate.simulate_thick(
-                thin.volume, thin.positions, t, method=m, thin_thickness=_thin_thickness(thin), sigma=sigma
+                thin.volume, thin.positions, t, method=m, thin_thickness=thin_thickness_of(thin), sigma=sigma
             )
         else:
             kw: dict[str, Any] = {}
@@ -426,14 +137,6 @@ def simulate_methods(
             )
         out[m] = (np.asarray(vol, dtype=np.float32), np.asarray(pos, dtype=np.float64))
     return out
-
-
-def _thick_thickness(thick, thickness: float | None) -> float:
-    if thickness is not None:
-        return float(thickness)
-    if thick.thickness is None or not thick.thickness > 0:
-        raise FidelityError("the real thick series has no SliceThickness: pass thickness=")
-    return float(thick.thickness)
 
 
 def aligned_pairs(
@@ -738,198 +441,3 @@ def leave_one_out(items: Mapping[str, Any], fit: Callable[[list], Any]) -> dict[
     if len(keys) < 2:
         raise ValueError(f"leave-one-out needs at least 2 patients, got {len(keys)}")
     return {k: fit([items[o] for o in keys if o != k]) for k in keys}
-
-
-# --------------------------------------------------------------------------------------
-# Fig. 7: slice similarity
-# --------------------------------------------------------------------------------------
-
-
-def slice_similarity(thick_slice: Any, thin_volume: Any, thin_indices: Any, mask: Any = None) -> np.ndarray:
-    """Mean squared error between one thick slice and some thin slices (Fig. 7).
-
-    Parameters
-    ----------
-    thick_slice : array_like, shape (Y, X)
-        A real or simulated thick slice, HU.
-    thin_volume : array_like, shape (Z, Y, X)
-        The thin slices, HU.
-    thin_indices : array_like of int, shape (K,)
-        Which thin slices (0-based indices into ``thin_volume``).
-    mask : array_like of bool, shape (Y, X), optional
-        Pixels to average over (default all).
-
-    Returns
-    -------
-    ndarray, shape (K,), float64
-        ``mean((thick_slice - thin_volume[i])**2)`` in HU² for each ``i``.
-    """
-    sl = np.asarray(thick_slice, dtype=np.float64)
-    vol = np.asarray(thin_volume)
-    if sl.ndim != 2:
-        raise ValueError(f"thick_slice must be 2-D (Y, X), got shape {sl.shape}")
-    if vol.ndim != 3 or vol.shape[1:] != sl.shape:
-        raise ValueError(f"thin_volume must be (Z, {sl.shape[0]}, {sl.shape[1]}), got shape {vol.shape}")
-    idx = np.asarray(thin_indices).reshape(-1)
-    if idx.size == 0:
-        raise ValueError("thin_indices is empty")
-    if idx.dtype.kind not in "iu" or idx.min() < 0 or idx.max() >= vol.shape[0]:
-        raise ValueError(f"thin_indices must be integers in 0..{vol.shape[0] - 1}, got {idx.tolist()}")
-    m = None
-    if mask is not None:
-        m = np.asarray(mask, dtype=bool)
-        if m.shape != sl.shape or not m.any():
-            raise ValueError("mask must be a non-empty boolean (Y, X) array")
-    out = np.empty(idx.size, dtype=np.float64)
-    for j, i in enumerate(idx):
-        d = sl - vol[int(i)].astype(np.float64)
-        out[j] = float(np.mean(d[m] ** 2 if m is not None else d**2))
-    return out
-
-
-def similarity_curve(
-    thick_slice: Any,
-    thin_volume: Any,
-    thin_positions: Any,
-    thin_indices: Any = None,
-    *,
-    position: float | None = None,
-    half_width: int = 3,
-    mask: Any = None,
-) -> dict:
-    """MSE of one thick slice against nearby thin slices, and the best-matching thin slice.
-
-    Parameters
-    ----------
-    thick_slice : array_like, shape (Y, X)
-        A real or simulated thick slice (HU), e.g. the first slice of a series.
-    thin_volume : array_like, shape (Z, Y, X)
-        Thin slices (HU) in position order.
-    thin_positions : array_like, shape (Z,)
-        Their positions (mm), increasing.
-    thin_indices : array_like of int, optional
-        Thin slices to compare (0-based). Default: the thin slice nearest ``position`` and
-        ``half_width`` slices on each side (cut at the ends of the series).
-    position : float, optional
-        Position (mm) of the thick slice; needed when ``thin_indices`` is None.
-    half_width : int
-        See ``thin_indices``.
-    mask : array_like of bool, shape (Y, X), optional
-        As in :func:`slice_similarity`.
-
-    Returns
-    -------
-    dict
-        ``indices`` (0-based), ``positions`` (mm) of the thin slices compared, ``mse``
-        (HU², one per thin slice), ``best_index`` (the thin slice with the smallest MSE),
-        ``best_position`` (mm), ``nearest_index`` (the thin slice nearest ``position``, or
-        None).
-    """
-    vol = np.asarray(thin_volume)
-    pos = _positions(thin_positions, vol.shape[0] if vol.ndim == 3 else -1, "thin_positions")
-    if pos.size > 1 and np.any(np.diff(pos) <= 0):
-        raise ValueError("thin_positions must be strictly increasing")
-    nearest = None if position is None else int(np.argmin(np.abs(pos - float(position))))
-    if thin_indices is None:
-        if nearest is None:
-            raise ValueError("give thin_indices or the thick slice's position")
-        if int(half_width) < 0:
-            raise ValueError(f"half_width must be >= 0, got {half_width}")
-        thin_indices = np.arange(max(0, nearest - int(half_width)), min(pos.size, nearest + int(half_width) + 1))
-    idx = np.asarray(thin_indices).reshape(-1)
-    mse = slice_similarity(thick_slice, vol, idx, mask=mask)
-    best = int(idx[int(np.argmin(mse))])
-    return {
-        "indices": idx.astype(int),
-        "positions": pos[idx.astype(int)],
-        "mse": mse,
-        "best_index": best,
-        "best_position": float(pos[best]),
-        "nearest_index": nearest,
-    }
-
-
-def similarity_slices(
-    thin,
-    thick,
-    methods: Sequence[str],
-    index: int | Sequence[int] = 0,
-    *,
-    thickness: float | None = None,
-    interval: float | None = None,
-    sigma: float = 1.0,
-    profile: Any = None,
-) -> dict[str, dict] | list[dict[str, dict]]:
-    """The real thick slice ``index`` and, for each method, the slice that stands for it.
-
-    Fig. 7 asks where each method puts the content of a thick slice. For the real slice
-    ``index`` (counted among the real thick slices inside the thin coverage, as in
-    :func:`aligned_pairs`; 0 = the first, the paper's choice) this returns:
-
-    * position-based methods (``proposed``, ``gaussian_z``, ``calibrated``): simulated as
-      the method does on its own (Algorithm 1 positions from the first thin position in
-      steps of ``interval``), the slice nearest the real slice's position;
-    * index-based methods: slice ``index`` of their stack resized to the real slice count
-      (:func:`resize_slices`, the count alignment: what the released code pairs with the
-      real slice); its position is the same interpolation of the group-centre positions
-      (:func:`count_positions`).
-
-    Parameters
-    ----------
-    thin, thick : t2tcore.io.Series
-        Thin and real thick series of one patient.
-    methods : sequence of str
-        Simulation methods.
-    index : int or sequence of int
-        Real thick slice(s) (0-based, among those inside the thin coverage). Every method
-        is simulated once whatever the number of indices.
-    thickness : float, optional
-        Simulated thickness (mm); default the real thick SliceThickness.
-    interval : float, optional
-        Interval (mm) of Algorithm 1; default the real thick series' interval (header), else
-        its median spacing.
-    sigma : float
-        In-plane blur of ``"gaussian"`` (pixels).
-    profile : ZProfile, optional
-        For ``"calibrated"``.
-
-    Returns
-    -------
-    dict or list of dict
-        ``"real"`` and each method -> ``{"slice": (Y, X) float32 HU, "position": mm}``; a
-        list of such dicts when ``index`` is a sequence.
-    """
-    t = _thick_thickness(thick, thickness)
-    base = np.flatnonzero(covered(thin.positions, thick.positions))
-    single = np.ndim(index) == 0
-    idx = np.atleast_1d(np.asarray(index)).astype(int)
-    if idx.size == 0 or idx.min() < 0 or idx.max() >= base.size:
-        raise ValueError(
-            f"index must be in 0..{base.size - 1} (real thick slices inside the thin coverage), got {index}"
-        )
-    d = interval if interval is not None else (thick.interval or thick.spacing)
-    outs: list[dict[str, dict]] = []
-    for i in idx:
-        j = int(base[i])
-        outs.append({"real": {"slice": thick.volume[j], "position": float(thick.positions[j])}})
-    for m in dict.fromkeys(methods):
-        if m in INDEX_METHODS:
-            vol, pos = _simulate.simulate_thick(
-                thin.volume, thin.positions, t, method=m, thin_thickness=_thin_thickness(thin), sigma=sigma
-            )
-            resized = resize_slices(vol, base.size)
-            at = count_positions(pos, base.size)
-            for o, i in zip(outs, idx):
-                o[m] = {"slice": resized[i], "position": float(at[i])}
-        else:
-            if d is None:
-                raise FidelityError("the real thick series has one slice and no interval: pass interval=")
-            if m == "calibrated" and profile is None:
-                raise ValueError("method 'calibrated' needs a profile (t2tcore.simulation.calibrate.ZProfile)")
-            kw = {"profile": profile} if m == "calibrated" else {}
-            vol, pos = _simulate.simulate_thick(thin.volume, thin.positions, t, interval=float(d), method=m, **kw)
-            pos = np.asarray(pos)
-            for o in outs:
-                k = int(np.argmin(np.abs(pos - o["real"]["position"])))
-                o[m] = {"slice": np.asarray(vol[k], dtype=np.float32), "position": float(pos[k])}
-    return outs[0] if single else outs

@@ -527,11 +527,9 @@ def _fid_helper(device: str):
 
 
 def _default_device(device: str | None) -> str:
-    if device is not None:
-        return str(device)
-    import torch
+    from t2tcore.device import device_name
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return device_name(device, detail=False)
 
 
 def _as_volumes(slices: Any) -> list[np.ndarray]:

@@ -1,7 +1,7 @@
 """Figures of the fidelity chapters: misplacement and Fig. 4 (chapter 02), Fig. 7 (chapter 03).
 
-Every function takes what :mod:`t2tcore.evaluation.table3` or
-:mod:`t2tcore.evaluation.similarity` computed and returns a
+Every function takes what :mod:`t2tcore.studies.fig4` or
+:mod:`t2tcore.studies.similarity` computed and returns a
 :class:`matplotlib.figure.Figure` as wide as the text column. Plotted lines and images
 carry a ``gid`` so that tests can read back what was drawn.
 """
@@ -25,7 +25,7 @@ def misplacement(offsets: Mapping[str, tuple[Any, Any]], title: str = "") -> Fig
     ----------
     offsets : mapping
         Method -> (real slice positions (M,) mm, offsets (M,) mm)
-        (:func:`t2tcore.evaluation.table3.misplacement`).
+        (:func:`t2tcore.studies.fig4.misplacement`).
     title : str
 
     Returns
@@ -51,7 +51,7 @@ def fig4(panels: Mapping[str, Any], title: str = "") -> Figure:
     Parameters
     ----------
     panels : mapping
-        :func:`t2tcore.evaluation.table3.fig4_panels`.
+        :func:`t2tcore.studies.fig4.fig4_panels`.
     title : str
 
     Returns
@@ -100,7 +100,7 @@ def fig7(
     ----------
     curves : mapping
         ``(slice index, method) -> similarity_curve result`` (``"real"`` included;
-        :attr:`t2tcore.evaluation.similarity.SimilarityResult.curves`).
+        :attr:`t2tcore.studies.similarity.SimilarityResult.curves`).
     real_positions : mapping
         Slice index -> the real slice's position (mm): the dashed line.
     methods : sequence of str

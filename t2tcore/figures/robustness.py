@@ -1,7 +1,7 @@
 """Figures of the robustness chapter (04): calibrated kernels, and error against each scanner setting.
 
-Every function takes what :func:`t2tcore.evaluation.robustness.sweep` and
-:func:`~t2tcore.evaluation.robustness.ranking` made and returns a
+Every function takes what :func:`t2tcore.studies.robustness.sweep` and
+:func:`~t2tcore.studies.robustness_report.ranking` made and returns a
 :class:`matplotlib.figure.Figure` as wide as the text column. Plotted lines carry a ``gid``
 so that tests can read back what was drawn.
 """
@@ -38,7 +38,7 @@ def calibrated_kernels(
     Parameters
     ----------
     profiles : pandas.DataFrame
-        The profiles of :func:`t2tcore.evaluation.robustness.sweep` (columns ``axis, value,
+        The profiles of :func:`t2tcore.studies.robustness.sweep` (columns ``axis, value,
         dose, fwhm_mm, profile``; ``profile`` is callable on distances in mm).
     references : mapping
         Label -> kernel callable (e.g. the triangle and the Gaussian of 3 mm), drawn black.
@@ -90,7 +90,7 @@ def error_vs_setting(
     Parameters
     ----------
     rk : pandas.DataFrame
-        :func:`t2tcore.evaluation.robustness.ranking` (``axis, value, dose, method, mean,
+        :func:`t2tcore.studies.robustness_report.ranking` (``axis, value, dose, method, mean,
         sd``).
     methods : sequence of str
         Methods drawn.

@@ -1,6 +1,6 @@
 """Figures of the virtual scanner chapter (01): ray sampling, phantoms, sinogram, SSP, kernels, noise.
 
-Every function takes what :mod:`t2tcore.evaluation.scanner_qa` measured and returns a
+Every function takes what :mod:`t2tcore.studies.scanner_qa` measured and returns a
 :class:`matplotlib.figure.Figure` as wide as the text column. Plotted lines and images
 carry a ``gid`` so that tests can read back what was drawn.
 """
@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
 
-from t2tcore.evaluation.scanner_qa import z_sampling
+from t2tcore.studies.scanner_qa import z_sampling
 from t2tcore.figures.style import HU_WINDOW, new_figure
 
 __all__ = ["difference", "kernels", "noise", "phantoms", "ray_sampling", "sinogram", "ssp", "thin_thick"]
@@ -26,8 +26,8 @@ def ray_sampling(panels: Mapping[str, tuple[Any, Any]]) -> Figure:
     ----------
     panels : mapping
         Title -> ``(m, z)``: half-rotation indices (k,) and ray positions (k, rows) in mm
-        (:func:`t2tcore.evaluation.scanner_qa.ray_z`). Each panel states its z sampling
-        (:func:`t2tcore.evaluation.scanner_qa.z_sampling`).
+        (:func:`t2tcore.studies.scanner_qa.ray_z`). Each panel states its z sampling
+        (:func:`t2tcore.studies.scanner_qa.z_sampling`).
 
     Returns
     -------
@@ -55,7 +55,7 @@ def phantoms(views: Mapping[str, Any], patient: str, chest: str | None = None) -
     Parameters
     ----------
     views : mapping
-        :func:`t2tcore.evaluation.scanner_qa.phantom_views`.
+        :func:`t2tcore.studies.scanner_qa.phantom_views`.
     patient, chest : str
         Titles (patient IDs).
 
@@ -92,7 +92,7 @@ def sinogram(example: Mapping[str, Any]) -> Figure:
     Parameters
     ----------
     example : mapping
-        :func:`t2tcore.evaluation.scanner_qa.sinogram_example`.
+        :func:`t2tcore.studies.scanner_qa.sinogram_example`.
 
     Returns
     -------
@@ -123,7 +123,7 @@ def ssp(study: Mapping[str, Any], measured_kind: str = "trapezoid") -> Figure:
     Parameters
     ----------
     study : mapping
-        :func:`t2tcore.evaluation.scanner_qa.ssp_study`.
+        :func:`t2tcore.studies.scanner_qa.ssp_study`.
     measured_kind : str
         The z-weighting whose measured SSPs are drawn.
 
@@ -265,7 +265,7 @@ def noise(table, doses_shown: Sequence[float] = (200.0, 50.0)) -> Figure:
     Parameters
     ----------
     table : pandas.DataFrame
-        :func:`t2tcore.evaluation.scanner_qa.noise_study`.
+        :func:`t2tcore.studies.scanner_qa.noise_study`.
     doses_shown : sequence of float
         Doses of the right panel, mAs.
 

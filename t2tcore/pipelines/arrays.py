@@ -67,7 +67,7 @@ def simulate_array(
         Thin slice thickness (mm) of the index-based methods (default: the slice spacing).
     sigma : float
         In-plane blur of ``gaussian`` (pixels).
-    profile : ZProfile or path, optional
+    profile : SliceProfile or path, optional
         Measured slice profile of ``calibrated``.
     slice_axis : {0, 1, 2}
         The spatial axis of the slices (default 2, the K axis, as ``t2t`` reads NIfTI).

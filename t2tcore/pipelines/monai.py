@@ -58,7 +58,7 @@ class SimulateThick(Transform):
         Thin slice thickness (mm) for the index-based methods (default: the slice spacing).
     sigma : float
         In-plane blur of ``gaussian`` (pixels).
-    profile : ZProfile or path, optional
+    profile : SliceProfile or path, optional
         A slice profile measured by ``t2t calibrate`` (``method="calibrated"``).
     slice_axis : {0, 1, 2}
         Spatial axis of the slices (default 2: K, as ``t2t`` reads NIfTI).
@@ -85,7 +85,7 @@ class SimulateThick(Transform):
         slice_axis: int = 2,
     ) -> None:
         if method == "calibrated" and profile is None:
-            raise ValueError("method 'calibrated' needs profile= (a ZProfile or its JSON path)")
+            raise ValueError("method 'calibrated' needs profile= (a SliceProfile or its JSON path)")
         self.thickness = float(thickness)
         self.interval = None if interval is None else float(interval)
         self.method = method

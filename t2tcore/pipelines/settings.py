@@ -117,7 +117,7 @@ def simulations(
         No thickness, interval count mismatch, duplicate settings, a profile with another
         method or another thickness, an unreadable profile.
     """
-    from t2tcore.simulation import METHODS, PROFILE_METHODS, load_profile
+    from t2tcore.simulation import METHODS, PROFILE_METHODS, load_slice_profile
 
     if method not in METHODS + PROFILE_METHODS:
         raise PairSettingsError(f"unknown method {method!r}; one of {', '.join(METHODS + PROFILE_METHODS)}")
@@ -126,7 +126,7 @@ def simulations(
         if method not in ("proposed", "calibrated"):
             raise PairSettingsError(f"a slice profile selects the calibrated method; not with --method {method}")
         method = "calibrated"
-        prof = load_profile(profile)  # ProfileError is a T2TError
+        prof = load_slice_profile(profile)  # ProfileError is a T2TError
     elif method == "calibrated":
         raise PairSettingsError("--method calibrated needs --slice-profile PROFILE.json (made by `t2t calibrate`)")
     if not thickness:

@@ -139,7 +139,7 @@ def _make(task: PairTask, caught: list) -> dict:
     from t2tcore.io import sidecar_path, write_series
     from t2tcore.io.outdir import staging_dir
     from t2tcore.pipelines.store import PairsFolder
-    from t2tcore.simulation import load_profile
+    from t2tcore.simulation import load_slice_profile
     from t2tcore.simulation.series import simulate_series
 
     src = task.source
@@ -147,7 +147,7 @@ def _make(task: PairTask, caught: list) -> dict:
     check_thin(thin, task.simulations)
     thicks = []
     for sim in task.simulations:
-        profile = load_profile(sim.profile) if sim.profile else None
+        profile = load_slice_profile(sim.profile) if sim.profile else None
         try:
             thicks.append(simulate_series(
                 thin, sim.thickness, sim.interval, sim.method, sigma=sim.sigma, profile=profile,

@@ -44,7 +44,7 @@ class SimulateThick(tio.Transform):
         Thin slice thickness (mm) of the index-based methods (default: the slice spacing).
     sigma : float
         In-plane blur of ``gaussian`` (pixels).
-    profile : ZProfile or path, optional
+    profile : SliceProfile or path, optional
         A measured slice profile (``calibrated``).
     slice_axis : {0, 1, 2}
         Spatial axis of the slices (default 2).
@@ -57,7 +57,7 @@ class SimulateThick(tio.Transform):
                  slice_axis: int = 2, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if method == "calibrated" and profile is None:
-            raise ValueError("method 'calibrated' needs profile= (a ZProfile or its JSON path)")
+            raise ValueError("method 'calibrated' needs profile= (a SliceProfile or its JSON path)")
         self.thickness = float(thickness)
         self.interval = float(interval) if interval is not None else float(thickness)
         self.method = method

@@ -21,8 +21,10 @@ Scanner
     :mod:`~t2tcore.scanner.dose` -- photons per ray and predicted noise;
     :mod:`~t2tcore.scanner.acquisition` -- raw data, noiseless and noisy;
     :mod:`~t2tcore.scanner.reconstruction` -- z-filtered FBP and :func:`scan`.
-Cohort
-    :mod:`~t2tcore.scanner.cohort` -- the virtual cohort of the book, written as DICOM.
+Cohorts
+    :mod:`~t2tcore.scanner.cohorts` -- the virtual cohorts (``ldct``: the book's stand-in of the
+    paper's data, written as DICOM; ``fibrosis``: chapter 07's; ``rplhr``: a tiny RPLHR-CT tree),
+    one writer for all, and where the book keeps them (``cohort_dir``).
 
 Positions and thicknesses are in mm, images are float32 HU, arrays are (Z, Y, X).
 """
@@ -75,7 +77,7 @@ from t2tcore.scanner.reconstruction import (  # noqa: F401
     reconstruct_many,
     scan,
 )
-from t2tcore.scanner.cohort import (  # noqa: F401
+from t2tcore.scanner.cohorts.ldct import (  # noqa: F401
     MANIFEST_NAME,
     COHORT_FORMAT,
     TEST_SCANNER,

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from t2tcore.errors import T2TError
+from t2tcore import device as _device
 from t2tcore.scanner.primitives import MU_WATER
 
 __all__ = [
@@ -254,26 +254,9 @@ class _Geom:
         return (np.arange(m) - (m - 1) / 2) * (self.fov / m)
 
 
-def check_device(device, error: type[Exception] = T2TError) -> torch.device | None:
-    """``device`` as a :class:`torch.device` (None stays None), or ``error`` with a one-line reason.
-
-    Raised for a name torch does not know, and for CUDA asked for where torch sees no GPU.
-    """
-    if device is None:
-        return None
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise error(f"unknown device {device!r} ({exc})") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise error(f"device {device!r} asked for, but torch sees no CUDA GPU")
-    return dev
-
-
-def _default_device(device) -> torch.device:
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+# where the scanner computes: t2tcore.device (one helper for every part of t2t that runs torch)
+check_device = _device.check_device
+_default_device = _device.resolve_device
 
 
 def _sync(dev: torch.device) -> None:

@@ -14,9 +14,9 @@ Model
     (Algorithm 2 of the paper with the triangle replaced by ``k``), optionally followed by a
     small 2-D Gaussian blur of ``inplane_sigma_px`` pixels in every slice. ``k`` is symmetric,
     non-negative and piecewise linear between nodes at ``|dz| = 0, h, 2h, ..., R`` (``h`` =
-    ``node_spacing_mm``, ``R`` = ``radius_mm``) and 0 beyond ``R``: a :class:`ZProfile`.
+    ``node_spacing_mm``, ``R`` = ``radius_mm``) and 0 beyond ``R``: a :class:`~t2tcore.simulation.profile.SliceProfile`.
 
-Fit (:func:`fit_profile`)
+Fit (:func:`fit_slice_profile`; its old name ``fit_profile`` still works)
     1. Sample voxels: in every pair, the thick slices whose whole kernel support lies inside
        the thin coverage, and a seeded random subset of in-plane pixels inside a body mask
        (``t2tcore.masks.body_mask`` of the thick volume by default), at most
@@ -52,9 +52,17 @@ from typing import Any, Sequence
 import numpy as np
 
 from t2tcore.simulation.kernels import blur_in_plane
-from t2tcore.simulation.profile import ProfileError, ZProfile, load_profile
+from t2tcore.simulation.profile import (  # noqa: F401  (re-exported: the profile and its fit in one place)
+    ProfileError,
+    SliceProfile,
+    SliceProfileError,
+    ZProfile,
+    load_profile,
+    load_slice_profile,
+)
 
-__all__ = ["ProfileError", "ZProfile", "fit_profile", "load_profile"]
+__all__ = ["ProfileError", "SliceProfile", "SliceProfileError", "ZProfile", "fit_profile", "fit_slice_profile",
+           "load_profile", "load_slice_profile"]
 
 # The radius grows while the kernel at its last node exceeds this fraction of its peak.
 _TAIL_FRACTION = 0.02
@@ -353,7 +361,7 @@ def _check_nodes(n_nodes: int, max_samples: int) -> None:
                "use a larger node spacing (0.25 mm by default) or a smaller radius")
 
 
-def fit_profile(
+def fit_slice_profile(
     pairs: Sequence[tuple[Any, Any, Any, Any]],
     *,
     radius_mm: float | None = None,
@@ -367,7 +375,7 @@ def fit_profile(
     smoothness: float = 1e-3,
     max_samples: int = 100_000,
     seed: int = 0,
-) -> ZProfile:
+) -> SliceProfile:
     """Fit the z-kernel that best maps thin to thick slices on paired scans of one protocol.
 
     See the module docstring for the model and the method.
@@ -405,7 +413,7 @@ def fit_profile(
 
     Returns
     -------
-    ZProfile
+    SliceProfile
         Peak weight 1; ``meta`` holds ``residual_rmse`` (the exact model's RMSE at the
         sampled voxels, in the volumes' unit: HU), ``n_samples``, ``n_thick_slices``,
         ``n_pairs``, ``radius_mm``, ``node_spacing_mm``, ``smoothness``, ``fwhm_mm``,
@@ -470,6 +478,10 @@ def fit_profile(
         "fit_inplane_blur": bool(fit_inplane_blur),
         "t2t_version": __version__,
     }
-    prof = ZProfile(nodes, result["weights"], result["sigma"], thickness, interval, {**(meta or {}), **info})
+    prof = SliceProfile(nodes, result["weights"], result["sigma"], thickness, interval, {**(meta or {}), **info})
     prof.meta["fwhm_mm"] = round(prof.fwhm_mm, 6)
     return prof
+
+
+#: The old name of :func:`fit_slice_profile`.
+fit_profile = fit_slice_profile

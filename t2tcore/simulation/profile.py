@@ -1,9 +1,14 @@
-"""Slice profiles: a protocol's thin-to-thick z-kernel as data (:class:`ZProfile`).
+"""Slice profiles: a protocol's thin-to-thick z-kernel as data (:class:`SliceProfile`).
 
 A profile is a symmetric, non-negative kernel, piecewise linear between nodes at
 ``|dz| = 0, h, 2h, ..., R`` mm and 0 beyond ``R``, plus an optional in-plane Gaussian blur.
-:func:`t2tcore.simulation.calibrate.fit_profile` measures one from a paired scan;
+:func:`t2tcore.simulation.calibrate.fit_slice_profile` measures one from a paired scan;
 ``simulate_thick(method="calibrated", profile=...)`` applies it. Profiles are saved as JSON.
+
+"Slice profile" is this object's name everywhere (``SliceProfile``, ``load_slice_profile``,
+``t2t simulate --slice-profile``): the book's effort setting is the other "profile" (``make book
+PROFILE=quick``). The old names ``ZProfile``, ``ProfileError`` and ``load_profile`` still work
+(``load_profile`` with a DeprecationWarning) for one release.
 """
 
 from __future__ import annotations
@@ -20,15 +25,20 @@ import numpy as np
 from t2tcore.errors import T2TError
 from t2tcore.simulation.kernels import Kernel
 
-__all__ = ["PROFILE_FORMAT", "PROFILE_VERSION", "ProfileError", "ZProfile", "load_profile"]
+__all__ = ["PROFILE_FORMAT", "PROFILE_VERSION", "ProfileError", "SliceProfile", "SliceProfileError", "ZProfile",
+           "load_profile", "load_slice_profile"]
 
 #: ``format`` field of a profile JSON file.
 PROFILE_FORMAT = "t2t-zprofile"
 PROFILE_VERSION = 1
 
 
-class ProfileError(T2TError, ValueError):
+class SliceProfileError(T2TError, ValueError):
     """A slice-profile file or object that cannot be used (also a ValueError)."""
+
+
+#: The old name of :class:`SliceProfileError`.
+ProfileError = SliceProfileError
 
 
 # --------------------------------------------------------------------------------------
@@ -37,7 +47,7 @@ class ProfileError(T2TError, ValueError):
 
 
 @dataclass
-class ZProfile:
+class SliceProfile:
     """A measured z-weighting kernel (slice profile) of one protocol.
 
     Attributes
@@ -69,24 +79,24 @@ class ZProfile:
         off = np.array(self.offsets_mm, dtype=np.float64).reshape(-1)
         w = np.array(self.weights, dtype=np.float64).reshape(-1)
         if off.size < 1 or off.size != w.size:
-            raise ProfileError(f"offsets_mm and weights must be 1-D of the same length >= 1, got {off.size} and {w.size}")
+            raise SliceProfileError(f"offsets_mm and weights must be 1-D of the same length >= 1, got {off.size} and {w.size}")
         if not (np.all(np.isfinite(off)) and np.all(np.isfinite(w))):
-            raise ProfileError("offsets_mm and weights must be finite")
+            raise SliceProfileError("offsets_mm and weights must be finite")
         if off[0] != 0 or np.any(np.diff(off) <= 0):
-            raise ProfileError("offsets_mm must start at 0 and increase strictly")
+            raise SliceProfileError("offsets_mm must start at 0 and increase strictly")
         if off.size == 1:
-            raise ProfileError("a profile needs at least 2 nodes (0 and its radius)")
+            raise SliceProfileError("a profile needs at least 2 nodes (0 and its radius)")
         if np.any(w < 0) or not np.any(w > 0):
-            raise ProfileError("weights must be >= 0 and not all 0")
+            raise SliceProfileError("weights must be >= 0 and not all 0")
         sigma = float(self.inplane_sigma_px)
         if not (math.isfinite(sigma) and sigma >= 0):
-            raise ProfileError(f"inplane_sigma_px must be a finite number >= 0, got {self.inplane_sigma_px}")
+            raise SliceProfileError(f"inplane_sigma_px must be a finite number >= 0, got {self.inplane_sigma_px}")
         for name in ("thickness", "interval"):
             v = getattr(self, name)
             if v is not None:
                 v = float(v)
                 if not (math.isfinite(v) and v > 0):
-                    raise ProfileError(f"{name} must be > 0 mm or None, got {v}")
+                    raise SliceProfileError(f"{name} must be > 0 mm or None, got {v}")
                 setattr(self, name, v)
         self.offsets_mm, self.weights, self.inplane_sigma_px = off, w, sigma
         self.meta = dict(self.meta or {})
@@ -174,15 +184,15 @@ class ZProfile:
         return path
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ZProfile":
-        """A profile from :meth:`to_dict` content; :class:`ProfileError` if it is not one."""
+    def from_dict(cls, data: dict) -> "SliceProfile":
+        """A profile from :meth:`to_dict` content; :class:`SliceProfileError` if it is not one."""
         if not isinstance(data, dict) or data.get("format") != PROFILE_FORMAT:
-            raise ProfileError(f"not a t2t slice profile (no \"format\": \"{PROFILE_FORMAT}\")")
+            raise SliceProfileError(f"not a t2t slice profile (no \"format\": \"{PROFILE_FORMAT}\")")
         if data.get("version") != PROFILE_VERSION:
-            raise ProfileError(f"unsupported profile version {data.get('version')!r} (this t2t reads {PROFILE_VERSION})")
+            raise SliceProfileError(f"unsupported profile version {data.get('version')!r} (this t2t reads {PROFILE_VERSION})")
         missing = [k for k in ("offsets_mm", "weights") if k not in data]
         if missing:
-            raise ProfileError(f"profile lacks {', '.join(missing)}")
+            raise SliceProfileError(f"profile lacks {', '.join(missing)}")
         try:
             return cls(
                 offsets_mm=np.asarray(data["offsets_mm"], dtype=np.float64),
@@ -193,38 +203,50 @@ class ZProfile:
                 meta=dict(data.get("meta") or {}),
             )
         except (TypeError, ValueError) as exc:
-            if isinstance(exc, ProfileError):
+            if isinstance(exc, SliceProfileError):
                 raise
-            raise ProfileError(f"bad profile values: {exc}") from None
+            raise SliceProfileError(f"bad profile values: {exc}") from None
 
     @classmethod
-    def from_json(cls, path: str | os.PathLike) -> "ZProfile":
+    def from_json(cls, path: str | os.PathLike) -> "SliceProfile":
         """Read a profile written by :meth:`to_json`.
 
         Raises
         ------
-        ProfileError
+        SliceProfileError
             If the file cannot be read, is not JSON, or is not a valid profile.
         """
         try:
             text = Path(path).read_text(encoding="utf8")
         except OSError as exc:
-            raise ProfileError(f"{path}: cannot read the profile ({exc.strerror or exc})") from None
+            raise SliceProfileError(f"{path}: cannot read the profile ({exc.strerror or exc})") from None
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ProfileError(f"{path}: not JSON ({exc.msg}, line {exc.lineno})") from None
+            raise SliceProfileError(f"{path}: not JSON ({exc.msg}, line {exc.lineno})") from None
         try:
             return cls.from_dict(data)
-        except ProfileError as exc:
-            raise ProfileError(f"{path}: {exc}") from None
+        except SliceProfileError as exc:
+            raise SliceProfileError(f"{path}: {exc}") from None
 
 
-def load_profile(profile: Any) -> ZProfile:
-    """A :class:`ZProfile` from a profile, or the path of its JSON file (str or Path)."""
-    if isinstance(profile, ZProfile):
+def load_slice_profile(profile: Any) -> SliceProfile:
+    """A :class:`SliceProfile` from a slice profile, or the path of its JSON file (str or Path)."""
+    if isinstance(profile, SliceProfile):
         return profile
     if isinstance(profile, (str, os.PathLike)):
-        return ZProfile.from_json(profile)
-    raise ValueError(f"profile must be a ZProfile or the path of a profile JSON file, got {type(profile).__name__}")
+        return SliceProfile.from_json(profile)
+    raise ValueError(f"profile must be a SliceProfile or the path of a profile JSON file, got {type(profile).__name__}")
 
+
+#: The old name of :class:`SliceProfile` (kept: saved code and other packages use it).
+ZProfile = SliceProfile
+
+
+def load_profile(profile: Any) -> SliceProfile:
+    """Deprecated name of :func:`load_slice_profile` (one release)."""
+    import warnings
+
+    warnings.warn("t2tcore.simulation.load_profile is deprecated; use load_slice_profile", DeprecationWarning,
+                  stacklevel=2)
+    return load_slice_profile(profile)

@@ -61,7 +61,7 @@ def simulate_volume(
         median spacing of ``positions``).
     sigma : float
         In-plane blur of ``gaussian`` (pixels).
-    profile : ZProfile or path, optional
+    profile : SliceProfile or path, optional
         The measured profile of ``calibrated``.
     target_positions : array_like, optional
         Exact thick positions (mm), instead of Algorithm 1 (``--match``).

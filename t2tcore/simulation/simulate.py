@@ -31,7 +31,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from t2tcore.simulation.profile import load_profile
+from t2tcore.simulation.profile import load_slice_profile
 from t2tcore.simulation.kernels import (
     Kernel,
     _as_float64,
@@ -132,17 +132,17 @@ _KERNEL_METHODS: dict[str, Callable[[float], Kernel]] = {
 
 
 def _needs_profile() -> Kernel:
-    raise ValueError("method 'calibrated' needs profile= (a t2tcore.simulation.ZProfile or its JSON path)")
+    raise ValueError("method 'calibrated' needs profile= (a t2tcore.simulation.SliceProfile or its JSON path)")
 
 
 def _profile_kernel(profile: Any, thickness: float) -> tuple[Kernel, float]:
-    """Kernel and in-plane sigma (pixels) of a calibrated profile (a ZProfile or a JSON path).
+    """Kernel and in-plane sigma (pixels) of a calibrated profile (a SliceProfile or a JSON path).
 
     """
 
     if profile is None:
         _needs_profile()
-    prof = load_profile(profile)
+    prof = load_slice_profile(profile)
     if prof.thickness is not None and abs(prof.thickness - thickness) > 0.01 * prof.thickness:
         raise ValueError(
             f"the profile was fitted for {prof.thickness:g} mm thick slices, not {thickness:g} mm "
@@ -222,9 +222,9 @@ def simulate_thick(
         SliceThickness.)
     sigma : float, optional
         ``gaussian`` only: in-plane blur in pixels (>= 0), default 1.
-    profile : ZProfile or str or Path, optional
+    profile : SliceProfile or str or Path, optional
         ``calibrated`` only (and required there): a measured slice profile
-        (:class:`t2tcore.simulation.ZProfile`) or the path of its JSON file. Its kernel
+        (:class:`t2tcore.simulation.SliceProfile`) or the path of its JSON file. Its kernel
         replaces the triangle of Algorithm 2 (same positions, same normalisation), then its
         in-plane blur (``inplane_sigma_px``) is applied. ``thickness`` must match the
         profile's own thickness when it records one (1 % tolerance).

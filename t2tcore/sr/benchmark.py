@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import os
-import platform
 import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Sequence
@@ -29,21 +28,9 @@ __all__ = ["PeakMemory", "device_name", "table6", "table6_cells", "time_inferenc
 
 def device_name(device: Any = "cpu") -> str:
     """A human name of a torch device: the GPU's name, or the CPU model and its thread count."""
-    import torch
+    from t2tcore.device import device_name as name
 
-    dev = torch.device(device)
-    if dev.type == "cuda":
-        return f"{torch.cuda.get_device_name(dev)} (CUDA)"
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{model}, {torch.get_num_threads()} torch threads (CPU)"
+    return name(device)
 
 
 def _trim() -> None:

@@ -117,9 +117,9 @@ def _setup_distributed(device_kind: str) -> _Dist:
 def _device(device: Any, local_rank: int):
     import torch
 
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    dev = torch.device(device)
+    from t2tcore.device import resolve_device
+
+    dev = resolve_device(device)  # None: CUDA when available, else CPU
     if dev.type == "cuda":
         if not torch.cuda.is_available():
             raise SRInputError("--device cuda asked for, but no CUDA device is available")

@@ -106,7 +106,7 @@ def test_train_errors_are_one_line(trained, capsys):
     assert main(base + ["--out", str(tmp / "n.pt"), "--method", "proposed", "--thickness", "3"]) == 2
     assert "--interval is required" in _err(capsys)[0]
     assert main(base + ["--out", str(tmp / "n.pt"), "--method", "calibrated", "--thickness", "3", "--interval", "2"]) == 2
-    assert "--profile" in _err(capsys)[0]
+    assert "--slice-profile" in _err(capsys)[0]
     assert main(base + ["--out", str(tmp / "n.pt"), "--method", "proposed", "--thickness", "3", "--interval", "2",
                         "--patch", "64", "16", "16"]) == 2
     err = _err(capsys)

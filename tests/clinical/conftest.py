@@ -1,29 +1,13 @@
-"""Fixtures of the clinical tests: one tiny virtual fibrosis cohort and its chapter-07 study (made once
-per session), and a survival table with a known informative feature."""
+"""Fixtures of the clinical tests: the chapter-07 study of the tiny virtual fibrosis cohort (``tiny_cohort``,
+tests/conftest.py; made once per session), and a survival table with a known informative feature."""
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from t2tcore.clinical.radiomics import FEATURES
-
-#: 2 analysed + 1 SR training patient, 48 px, 10 mm: every code path, in seconds.
-TINY = {"name": "tiny", "seed": 5, "image_size": 48, "z_length_mm": 10.0, "n_patients": 2, "n_train": 1}
-
-
-@pytest.fixture(scope="session")
-def tiny_cohort(tmp_path_factory):
-    from t2tcore.clinical.cohort import make_fibrosis_cohort
-
-    root = tmp_path_factory.mktemp("fibrosis") / "cohort"
-    t0 = time.perf_counter()
-    make_fibrosis_cohort(TINY, root, progress=False, device="cpu")
-    return {"root": root, "seconds": time.perf_counter() - t0}
-
 
 @pytest.fixture(scope="session")
 def study(tiny_cohort, tmp_path_factory):

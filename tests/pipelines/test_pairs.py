@@ -142,7 +142,7 @@ def test_a_profile_selects_the_calibrated_method_as_t2t_simulate_does(archive, t
     out = tmp_path / "out"
     s = make_pairs(archive / "P2", out, simulations(None, profile=str(path)), workers=1)
     assert s.made == ["thin"]
-    ref = t2t_simulate(archive / "P2" / "thin.nii.gz", tmp_path / "ref.nii.gz", "--profile", path)
+    ref = t2t_simulate(archive / "P2" / "thin.nii.gz", tmp_path / "ref.nii.gz", "--slice-profile", path)
     assert np.array_equal(np.asarray(nib.load(str(out / "thick" / "thin.nii.gz")).dataobj), np.asarray(ref.dataobj))
     assert run_t2t("pairs", archive / "P2", out, "--slice-profile", path, "--no-progress") == 0
 

@@ -1,0 +1,1 @@
+"""The book's numbers, pinned: producers that read a chapter's result CSVs, and the stored fixture."""

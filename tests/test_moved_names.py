@@ -1,0 +1,70 @@
+"""Code moved by the second architecture step (issue 16) stays importable from its old place, as the same object,
+for one release: the SR and clinical chapters (and anybody's scripts) import these names."""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+
+import pytest
+
+#: old module -> (new module, names)
+MOVED = {
+    "t2tcore.scanner.cohort": ("t2tcore.scanner.cohorts.ldct", ["MANIFEST_NAME", "TEST_SCANNER", "TRAIN_SCANNER",
+                                                              "DOSE_MAS", "PatientPlan", "make_cohort", "cohort_spec",
+                                                              "is_up_to_date", "read_manifest", "resolve_profile",
+                                                              "plan_patients", "scanner_configs", "make_phantom"]),
+    "t2tcore.clinical.cohort": ("t2tcore.scanner.cohorts.fibrosis", ["OFFERED_THICKNESS_MM", "PROFILES", "FibrosisPlan",
+                                                                    "DiseaseModel", "SurvivalModel", "plan_fibrosis",
+                                                                    "make_fibrosis_cohort", "is_fibrosis_up_to_date",
+                                                                    "resolve_fibrosis_profile", "airway_truth",
+                                                                    "diseased_airways", "snap_thickness"]),
+    "t2tcore.clinical.layout": ("t2tcore.data.fibrosis", ["SR_TRAIN_DIR", "SURVIVAL_CSV", "load_cohort",
+                                                          "thin_series_in", "ClinicalCohort"]),
+    "t2tcore.clinical.errors": ("t2tcore.errors", ["ClinicalError", "CohortError"]),
+    "t2tcore.evaluation.rplhr_tree": ("t2tcore.scanner.cohorts.rplhr", ["MARKER", "read_marker", "write_rplhr_tree"]),
+    "t2tcore.evaluation.datasets": ("t2tcore.datasets", ["DATASETS", "NiftiSource", "RPLHR_DOSE", "RPLHR_KERNEL",
+                                                         "StudyGroup", "book_root", "dataset_spec", "describe_data",
+                                                         "iter_groups", "resolve_data_root", "protocol_notes"]),
+    "t2tcore.evaluation.pairing": ("t2tcore.datasets.pairing", ["pair_geometry", "pairing_text"]),
+    "t2tcore.evaluation.fidelity": ("t2tcore.evaluation.alignment", ["resample_z", "resize_slices", "AlignedPair",
+                                                                     "count_positions", "INDEX_METHODS"]),
+    "t2tcore.evaluation": ("t2tcore.evaluation.alignment", ["resample_z"]),
+    "t2tcore.simulation": ("t2tcore.simulation.profile", ["ZProfile", "ProfileError"]),
+    "t2tcore.simulation.calibrate": ("t2tcore.simulation.calibrate", ["fit_profile"]),
+    "t2tcore.data.manifests": ("t2tcore.data.manifest_schema", ["load_profile", "load_manifest", "MANIFEST_DIR"]),
+    "t2tcore.data.layout": ("t2tcore.data.grand_challenge", ["series_dir", "find_series", "pairs"]),
+}
+
+
+@pytest.mark.parametrize("old", sorted(MOVED))
+def test_an_old_name_is_the_new_object(old):
+    new, names = MOVED[old]
+    a, b = importlib.import_module(old), importlib.import_module(new)
+    for name in names:
+        assert getattr(a, name) is getattr(b, name), f"{old}.{name}"
+
+
+def test_renamed_objects_keep_their_old_names():
+    from t2tcore import simulation
+    from t2tcore.simulation import calibrate
+
+    assert simulation.ZProfile is simulation.SliceProfile and calibrate.fit_profile is calibrate.fit_slice_profile
+    from t2tcore.data import layout, tcia
+
+    assert layout.find_training_series is tcia.find_training_series
+
+
+def test_the_robustness_names_of_t2tcore_evaluation_warn_and_resolve():
+    import t2tcore.evaluation as ev
+    from t2tcore.studies import robustness, robustness_report
+
+    with pytest.warns(DeprecationWarning, match="t2tcore.studies.robustness.sweep"):
+        assert ev.sweep is robustness.sweep
+    with pytest.warns(DeprecationWarning, match="robustness_report.ranking"):
+        assert ev.ranking is robustness_report.ranking
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert ev.compare is not None  # the library's own names do not warn
+    with pytest.raises(AttributeError):
+        ev.nothing_like_this  # noqa: B018
