@@ -492,7 +492,7 @@ def train_model(
                 t_log = time.perf_counter()
                 code = _stop_everywhere(2 if diverged else int(stop), dist_info, dev)
                 if code == 2:
-                    raise SRInputError(f"training {config.describe()} diverged: the validation loss is not finite at "
+                    raise SRInputError(f"training {config.describe()} diverged: the validation loss is {val_loss} at "
                                        f"step {done}; nothing was written (lower the learning rate than {config.lr:g})")
                 stop = bool(code)
             if out is not None and is_main and checkpoint_every and done % checkpoint_every == 0 and done < last:
