@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "t2tcore"
 
 #: The layers, lowest first: a module may import t2tcore modules of its own layer or lower ones.
-LAYERS = ["_lazy", "errors", "limits", "masks", "progress", "device",  # bottom
+LAYERS = ["_lazy", "errors", "limits", "masks", "progress", "device", "paper",  # bottom
           "io", "data", "simulation", "scanner",  # files, layouts, thin -> thick, the virtual scanner and cohorts
           "datasets",  # what a study reads
           "evaluation", "sr", "pipelines", "clinical",  # the library of the later stages

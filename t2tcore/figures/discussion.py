@@ -49,47 +49,35 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from t2tcore import paper as _paper
+
 __all__ = ["Claim", "Finding", "CLAIMS", "PAPER_TABLE4", "PAPER_TABLE5", "PAPER_TABLE6", "chapter_dir",
            "find_table", "findings", "summary"]
 
 # ------------------------------------------------------------------ the paper's numbers
-#: Table IV of the paper: PSNR (dB, mean, std) of SR models tested on real thick slices, by the
-#: simulation that made their training pairs.
-PAPER_TABLE4 = {
-    ("D45", "VDSR"): {"average": (36.4722, 2.9112), "proposed": (37.2176, 3.0876)},
-    ("D45", "U-Net"): {"average": (36.5079, 2.9129), "proposed": (37.9405, 2.1842)},
-    ("D45", "ESRResNet"): {"average": (36.6322, 2.7383), "proposed": (37.8946, 2.5350)},
-    ("D45", "ESRGAN"): {"average": (36.8371, 2.4522), "proposed": (37.9786, 2.4597)},
-    ("B30", "VDSR"): {"average": (37.2458, 4.6983), "proposed": (38.5657, 4.6613)},
-    ("B30", "U-Net"): {"average": (37.4172, 4.4380), "proposed": (39.7475, 3.5318)},
-    ("B30", "ESRResNet"): {"average": (37.9217, 4.1180), "proposed": (40.2103, 3.9283)},
-    ("B30", "ESRGAN"): {"average": (38.2401, 3.6225), "proposed": (40.5083, 3.8736)},
-}
+_MODEL_NAMES = {"vdsr": "VDSR", "unet": "U-Net", "u-net": "U-Net", "esrresnet": "ESRResNet", "esrgan": "ESRGAN"}
 
-#: Table VI of the paper: inference time (s/image), parameter size (MB), rank by mean PSNR.
-PAPER_TABLE6 = pd.DataFrame(
-    [("VDSR", 9, 298, 4), ("U-Net", 6, 4, 3), ("ESRResNet", 8, 40, 2), ("ESRGAN", 8, 83, 1)],
-    columns=["model", "inference_s", "params_mb", "rank"],
-)
+#: Table IV of the paper (:data:`t2tcore.paper.TABLE4`): PSNR (dB, mean, std) of SR models tested on real thick
+#: slices, by the simulation that made their training pairs.
+PAPER_TABLE4 = {(k, _MODEL_NAMES[m]): {meth: metrics["psnr"] for meth, metrics in methods.items()}
+                for k, models in _paper.TABLE4.items() for m, methods in models.items()}
 
-#: Table V of the paper: multivariate Cox regression on airway radiomics (exp(coef), p; the
-#: paper prints "< 0.005" as 0.005 here).
+#: Table VI of the paper (:data:`t2tcore.paper.TABLE6`): inference time (s/image), parameter size (MB), rank by
+#: mean PSNR.
+PAPER_TABLE6 = pd.DataFrame([(_MODEL_NAMES[m], *v) for m, v in _paper.TABLE6.items()],
+                            columns=["model", "inference_s", "params_mb", "rank"])
+
+#: Table V of the paper (:data:`t2tcore.paper.TABLE5`): multivariate Cox regression on airway radiomics
+#: (exp(coef), p; the paper prints "< 0.005" as 0.005 here).
+_TABLE5_GROUPS = {"thick": "thick", "SR naive": "naive", "SR proposed": "ours"}
 PAPER_TABLE5 = pd.DataFrame(
-    [(g, c, e, p) for g, rows in {
-        "thick": [("Elongation", 0.0, 0.2), ("Maximum2DDiameterColumn", 1.01, 0.67),
-                  ("Maximum2DDiameterSlice", 1.01, 0.56), ("MeshVolume", 1.0, 0.82),
-                  ("10Percentile", 1.22, 0.2)],
-        "naive": [("Elongation", 0.0, 0.38), ("Maximum2DDiameterColumn", 1.04, 0.36),
-                  ("Maximum2DDiameterSlice", 0.94, 0.04), ("MeshVolume", 1.0, 0.82),
-                  ("10Percentile", 0.76, 0.01)],
-        "ours": [("Elongation", 4.05, 0.91), ("Maximum2DDiameterColumn", 0.89, 0.02),
-                 ("Maximum2DDiameterSlice", 1.19, 0.005), ("MeshVolume", 1.0, 0.77),
-                 ("10Percentile", 1.14, 0.005)],
-    }.items() for c, e, p in rows],
+    [(_TABLE5_GROUPS[g], c, float(e), float(p.replace("<", "").strip()))
+     for g, rows in _paper.TABLE5.items() for c, (e, _, p) in zip(_paper.TABLE5_FEATURES, rows)],
     columns=["group", "covariate", "exp_coef", "p"],
 )
 
-_MODEL_NAMES = {"vdsr": "VDSR", "unet": "U-Net", "u-net": "U-Net", "esrresnet": "ESRResNet", "esrgan": "ESRGAN"}
+#: The paper's arithmetic of the slice counts (:data:`t2tcore.paper.L286`).
+_L286 = _paper.L286
 
 
 # ------------------------------------------------------------------------- structure
@@ -117,8 +105,8 @@ class Finding:
 
 CLAIMS = (
     Claim("slice_count", "00", "Sec. II-B, Fig. 2a",
-          "Index-based simulation gets the slice count wrong: 525 thin slices become 175, where the "
-          "scanner made 210 thick slices (patient L286)."),
+          f"Index-based simulation gets the slice count wrong: {_L286['n_thin']} thin slices become "
+          f"{_L286['n_index']}, where the scanner made {_L286['n_real']} thick slices (patient L286)."),
     Claim("table3", "02", "Table III",
           "The proposed simulation is closer to real thick slices than simple averaging, Gaussian "
           "averaging and direct downsampling, for both kernels, in PSNR, RMSE and SSIM (p < 0.05)."),
@@ -183,12 +171,14 @@ def _check_slice_count(claim: Claim, folder: Path) -> Finding:
     from t2tcore.simulation import simulate_thick, thick_positions
 
     got = find_table(folder, ["method", "slices", "scanner's slices"])
-    # the paper's arithmetic for L286, by the package itself: 525 slices every 0.8 mm
-    thin = 0.8 * np.arange(525)
-    n_alg1 = thick_positions(thin[0], thin[-1], 2.0).size
-    n_avg = simulate_thick(np.zeros((525, 1, 1), np.float32), thin, 3.0, method="average", thin_thickness=1.0)[0].shape[0]
-    rows = [{"case": "L286 geometry (paper)", "method": "index-based", "paper": 175, "ours": n_avg},
-            {"case": "L286 geometry (paper)", "method": "proposed (Algorithm 1)", "paper": 210, "ours": n_alg1}]
+    # the paper's arithmetic for L286, by the package itself: n_thin slices every thin_interval mm
+    g = _L286
+    thin = g["thin_interval"] * np.arange(g["n_thin"])
+    n_alg1 = thick_positions(thin[0], thin[-1], g["interval"]).size
+    n_avg = simulate_thick(np.zeros((g["n_thin"], 1, 1), np.float32), thin, g["thickness"], method="average",
+                           thin_thickness=g["thin_thickness"])[0].shape[0]
+    rows = [{"case": "L286 geometry (paper)", "method": "index-based", "paper": g["n_index"], "ours": n_avg},
+            {"case": "L286 geometry (paper)", "method": "proposed (Algorithm 1)", "paper": g["n_real"], "ours": n_alg1}]
     if got is None:
         return Finding(claim, "no table", data="", table=pd.DataFrame(rows))
     csv, df = got
@@ -200,13 +190,14 @@ def _check_slice_count(claim: Claim, folder: Path) -> Finding:
         table[col] = table[col].astype("Int64")
     wrong = df[df["slices"] != df["scanner's slices"]]["method"].tolist()
     right = df[df["slices"] == df["scanner's slices"]]["method"].tolist()
-    ok = n_avg == 175 and n_alg1 == 210 and "proposed" in right and bool(wrong)
+    ok = n_avg == g["n_index"] and n_alg1 == g["n_real"] and "proposed" in right and bool(wrong)
     ours = (f"For L286's geometry the package makes {n_alg1} slices by Algorithm 1 and {n_avg} by index groups. "
             f"On chapter {claim.chapter}'s series, {', '.join(right) or 'no method'} match the scanner's count; "
             f"{', '.join(wrong) or 'none'} do not.")
     why = "" if ok else "The counts differ from the paper's arithmetic: see the table."
     return Finding(claim, "agrees" if ok else "disagrees", ours, why, f"chapter table {csv.parent.name}/{csv.name} and "
-                   "the L286 geometry (525 thin slices every 0.8 mm, 3 mm every 2 mm)", table)
+                   f"the L286 geometry ({g['n_thin']} thin slices every {g['thin_interval']:g} mm, "
+                   f"{g['thickness']:g} mm every {g['interval']:g} mm)", table)
 
 
 def _check_table3(claim: Claim, folder: Path) -> Finding:

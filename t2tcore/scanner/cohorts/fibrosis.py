@@ -57,6 +57,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from t2tcore import __version__
+from t2tcore import paper as _paper
 from t2tcore.data.fibrosis import IMAGES_DIR, SR_TRAIN_DIR, SURVIVAL_CSV, TRUTH_CSV, TRUTH_MASK
 from t2tcore.errors import ClinicalError
 from t2tcore.scanner.cohorts import writer
@@ -97,8 +98,8 @@ _FORMAT = 1
 #: Slice thicknesses (mm) the thick series are rounded to: what common scanners reconstruct
 #: in this range (Siemens 1.5, 2, 3 mm; GE 2.5 mm).
 OFFERED_THICKNESS_MM = (1.5, 2.0, 2.5, 3.0)
-#: The paper's clinical cohort: thick slices 2.27 (SD 0.44) mm.
-THICKNESS_MEAN_SD_MM = (2.27, 0.44)
+#: The paper's clinical cohort: thick slices of mean and SD (mm) :data:`t2tcore.paper.CLINICAL_COHORT`'s.
+THICKNESS_MEAN_SD_MM = _paper.CLINICAL_COHORT["thickness_mm"]
 
 THIN_MM = (1.0, 0.8)  # thin reference: thickness, increment
 KERNEL = "D45"
@@ -298,7 +299,8 @@ def fibrosis_cohort_spec(profile: str | Mapping, disease: DiseaseModel = Disease
         "kind": COHORT_KIND,
         "format": _FORMAT,
         "t2t_version": __version__,
-        "source_sha256": writer.source_hash(__file__, Path(__file__).with_name("fibrosis_models.py")),
+        "source_sha256": writer.source_hash(__file__, Path(__file__).with_name("fibrosis_models.py"),
+                                             _paper.__file__),
         "profile": p,
         "scanner": {**SCANNER, "image_size": p["image_size"], "mAs": MAS, "kernel": KERNEL},
         "thin": {"thickness_mm": THIN_MM[0], "increment_mm": THIN_MM[1]},
