@@ -21,7 +21,7 @@ PKG = ROOT / "t2tcore"
 
 #: The layers, lowest first: a module may import t2tcore modules of its own layer or lower ones.
 LAYERS = ["_lazy", "errors", "limits", "masks", "progress", "device", "paper",  # bottom
-          "io", "data", "simulation", "scanner",  # files, layouts, thin -> thick, the virtual scanner and cohorts
+          "io", "data", "effort", "simulation", "scanner",  # files, layouts, profiles, thin -> thick, scanner, cohorts
           "datasets",  # what a study reads
           "evaluation", "sr", "pipelines", "clinical",  # the library of the later stages
           "studies",  # the book's chapters: run(Settings) -> Result

@@ -34,6 +34,7 @@ MOVED = {
     "t2tcore.simulation.calibrate": ("t2tcore.simulation.calibrate", ["fit_profile"]),
     "t2tcore.data.manifests": ("t2tcore.data.manifest_schema", ["load_profile", "load_manifest", "MANIFEST_DIR"]),
     "t2tcore.data.layout": ("t2tcore.data.grand_challenge", ["series_dir", "find_series", "pairs"]),
+    "t2tcore.sr.profiles": ("t2tcore.effort", ["ChapterSettings"]),
 }
 
 

@@ -21,6 +21,7 @@ from typing import Sequence
 import numpy as np
 
 from t2tcore import paper as _paper
+from t2tcore.effort import EFFORTS
 
 __all__ = ["PAPER_COHORT", "ALPHA", "BOOTSTRAP", "resolve_cohort", "data_description", "cohort_summary",
            "true_model_table", "sr_runs", "significant_features", "findings", "power_statement", "true_survival_model",
@@ -32,8 +33,8 @@ PAPER_COHORT = {"patients": _paper.CLINICAL_COHORT["patients"],
                 "age": "{:.2f} (SD {:.2f})".format(*_paper.CLINICAL_COHORT["age"]),
                 "source": _paper.CLINICAL_COHORT["source"], "deaths": None, "follow_up": None}
 ALPHA = 0.05
-#: Bootstrap resamples of the concordance per book profile.
-BOOTSTRAP = {"smoke": 20, "quick": 100, "paper": 1000}
+#: Bootstrap resamples of the concordance per book profile (:attr:`t2tcore.effort.ClinicalEffort.bootstrap`).
+BOOTSTRAP = {name: e.clinical.bootstrap for name, e in EFFORTS.items()}
 
 
 def resolve_cohort(data_root: str | os.PathLike | None, profile: str, build_dir: str | os.PathLike = "_build/data",

@@ -59,6 +59,7 @@ import numpy as np
 from t2tcore import __version__
 from t2tcore import paper as _paper
 from t2tcore.data.fibrosis import IMAGES_DIR, SR_TRAIN_DIR, SURVIVAL_CSV, TRUTH_CSV, TRUTH_MASK
+from t2tcore.effort import EFFORTS
 from t2tcore.errors import ClinicalError
 from t2tcore.scanner.cohorts import writer
 from t2tcore.scanner.cohorts.fibrosis_models import (
@@ -109,12 +110,9 @@ _PHANTOM_Z_MM = (-100.0, 100.0)  # the phantom's z extent; the carina lies 25-40
 _TOP_ABOVE_CARINA_MM = (4.0, 8.0)  # the scan starts this far above the carina (drawn per patient)
 _MANUFACTURER = "t2t virtual scanner"
 
-#: Sizes of the cohort per profile (``n_patients`` analysed, ``n_train`` SR training patients).
-PROFILES: dict[str, dict[str, Any]] = {
-    "smoke": {"name": "smoke", "seed": 2019, "image_size": 96, "z_length_mm": 24.0, "n_patients": 12, "n_train": 2},
-    "quick": {"name": "quick", "seed": 2019, "image_size": 160, "z_length_mm": 48.0, "n_patients": 36, "n_train": 6},
-    "paper": {"name": "paper", "seed": 2019, "image_size": 256, "z_length_mm": 80.0, "n_patients": 72, "n_train": 12},
-}
+#: Sizes of the cohort per profile (``n_patients`` analysed, ``n_train`` SR training patients), from
+#: :attr:`t2tcore.effort.ClinicalEffort.cohort`.
+PROFILES: dict[str, dict[str, Any]] = {name: {"name": name, **asdict(e.clinical.cohort)} for name, e in EFFORTS.items()}
 _PROFILE_KEYS = {"name": str, "seed": int, "image_size": int, "z_length_mm": float, "n_patients": int, "n_train": int}
 
 
