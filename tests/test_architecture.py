@@ -33,8 +33,6 @@ LIBRARY = LAYERS[: LAYERS.index("studies")]
 MAX_MODULE_LINES = 650
 #: Modules allowed past MAX_MODULE_LINES, and why.
 LONG_MODULES = {
-    "t2tcore/evaluation/metrics.py": "PSNR/RMSE/SSIM and the whole FID stack; FID moves to its own module "
-                                     "with the SR chapters' second architecture pass (issue 16)",
     "t2tcore/io/outdir.py": "one concept, an output's life: checked, claimed, staged, committed (issue 14)",
 }
 MAX_NOTEBOOK_CODE_LINES = 130
