@@ -35,6 +35,9 @@ MOVED = {
     "t2tcore.data.manifests": ("t2tcore.data.manifest_schema", ["load_profile", "load_manifest", "MANIFEST_DIR"]),
     "t2tcore.data.layout": ("t2tcore.data.grand_challenge", ["series_dir", "find_series", "pairs"]),
     "t2tcore.sr.profiles": ("t2tcore.effort", ["ChapterSettings"]),
+    "t2tcore.figures.discussion": ("t2tcore.studies.discussion", ["Claim", "Finding", "CLAIMS", "PAPER_TABLE4",
+                                                                 "PAPER_TABLE5", "PAPER_TABLE6", "chapter_dir",
+                                                                 "find_table", "findings", "summary"]),
     "t2tcore.evaluation.metrics": ("t2tcore.evaluation.fid_kid", ["FID_MIN_SLICES", "FID_WINDOW", "fid", "fid_features",
                                                                 "frechet_distance", "kernel_inception_distance", "kid"]),
 }
