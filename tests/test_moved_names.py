@@ -34,6 +34,12 @@ MOVED = {
     "t2tcore.simulation.calibrate": ("t2tcore.simulation.calibrate", ["fit_profile"]),
     "t2tcore.data.manifests": ("t2tcore.data.manifest_schema", ["load_profile", "load_manifest", "MANIFEST_DIR"]),
     "t2tcore.data.layout": ("t2tcore.data.grand_challenge", ["series_dir", "find_series", "pairs"]),
+    "t2tcore.sr.profiles": ("t2tcore.effort", ["ChapterSettings"]),
+    "t2tcore.figures.discussion": ("t2tcore.studies.discussion", ["Claim", "Finding", "CLAIMS", "PAPER_TABLE4",
+                                                                 "PAPER_TABLE5", "PAPER_TABLE6", "chapter_dir",
+                                                                 "find_table", "findings", "summary"]),
+    "t2tcore.evaluation.metrics": ("t2tcore.evaluation.fid_kid", ["FID_MIN_SLICES", "FID_WINDOW", "fid", "fid_features",
+                                                                "frechet_distance", "kernel_inception_distance", "kid"]),
 }
 
 
@@ -68,3 +74,13 @@ def test_the_robustness_names_of_t2tcore_evaluation_warn_and_resolve():
         assert ev.compare is not None  # the library's own names do not warn
     with pytest.raises(AttributeError):
         ev.nothing_like_this  # noqa: B018
+
+
+def test_fid_and_the_scales_are_the_metrics_names_and_the_package_function_stays_a_function():
+    import t2tcore
+    import t2tcore.evaluation as ev
+    from t2tcore.evaluation import fid_kid, metrics, scaling
+
+    for name in ("WINDOW", "minmax_scale", "fixed_window_scale"):
+        assert getattr(metrics, name) is getattr(scaling, name) is getattr(ev, name)
+    assert callable(ev.fid) and ev.fid is fid_kid.fid and t2tcore.fid is fid_kid.fid

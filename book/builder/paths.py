@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from t2tcore.effort import EFFORTS
+
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "_build"
 SRC = BUILD / "src"  # the folder jupyter-book builds
@@ -18,15 +20,13 @@ VENDOR = BUILD / "vendor"  # cache of downloaded third-party files (survives reb
 STAMP = HTML / ".t2t-build.json"  # what the HTML in _build/html was built from
 RECORD_NAME = "build_record.json"  # per-notebook times etc., in RESULTS / <profile>
 
-# Parameters per profile. A notebook receives only the parameters it declares (its cell
-# tagged `parameters`; see execute.notebook_parameters). `data_root`, `out_dir` and `results_root`
-# are relative to the repository root, which is the notebooks' working directory during the
-# build. Per-profile knobs for later chapters go into "extra" (e.g. {"n_epochs": 2}).
-PROFILES = {
-    "smoke": {"about": "tiny data, minutes (CI)", "cell_timeout_s": 900, "extra": {}},
-    "quick": {"about": "small data, the default", "cell_timeout_s": 3600, "extra": {}},
-    "paper": {"about": "the paper's sizes, hours", "cell_timeout_s": None, "extra": {}},
-}
+# Parameters per profile, from t2tcore.effort (every knob of every profile is there). A notebook
+# receives only the parameters it declares (its cell tagged `parameters`; see
+# execute.notebook_parameters). `data_root`, `out_dir` and `results_root` are relative to the
+# repository root, which is the notebooks' working directory during the build. Build parameters of
+# a profile beyond those go into its Effort's "extra" (e.g. {"n_epochs": 2}).
+PROFILES = {name: {"about": e.about, "cell_timeout_s": e.cell_timeout_s, "extra": dict(e.extra)}
+            for name, e in EFFORTS.items()}
 
 
 class BuildError(Exception):

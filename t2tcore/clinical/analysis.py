@@ -423,12 +423,13 @@ def table5_beside_paper(cox, inputs: Sequence[str]):
     import pandas as pd
 
     from t2tcore.clinical.survival import paper_table5
+    from t2tcore.paper import TABLE5_FEATURES
 
     paper = paper_table5().set_index(["input", "feature"])
     rows = []
     for name in inputs:
         sub = cox[cox.input == name].set_index("feature")
-        for f in ("Elongation", "Maximum2DDiameterColumn", "Maximum2DDiameterSlice", "MeshVolume", "10Percentile"):
+        for f in TABLE5_FEATURES:
             p = paper.loc[(name, f)] if (name, f) in paper.index else None
             r = sub.loc[f] if f in sub.index else None
             rows.append({"input": name, "feature": f,

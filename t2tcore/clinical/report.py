@@ -20,16 +20,21 @@ from typing import Sequence
 
 import numpy as np
 
+from t2tcore import paper as _paper
+from t2tcore.effort import EFFORTS
+
 __all__ = ["PAPER_COHORT", "ALPHA", "BOOTSTRAP", "resolve_cohort", "data_description", "cohort_summary",
            "true_model_table", "sr_runs", "significant_features", "findings", "power_statement", "true_survival_model",
            "design_statement"]
 
 #: The paper's clinical cohort (Section VI-D).
-PAPER_COHORT = {"patients": 36, "thickness_mm": "2.27 (SD 0.44)", "age": "72.09 (SD 9.11)",
-                "source": "Australian IPF Registry (AIPFR)", "deaths": None, "follow_up": None}
+PAPER_COHORT = {"patients": _paper.CLINICAL_COHORT["patients"],
+                "thickness_mm": "{:.2f} (SD {:.2f})".format(*_paper.CLINICAL_COHORT["thickness_mm"]),
+                "age": "{:.2f} (SD {:.2f})".format(*_paper.CLINICAL_COHORT["age"]),
+                "source": _paper.CLINICAL_COHORT["source"], "deaths": None, "follow_up": None}
 ALPHA = 0.05
-#: Bootstrap resamples of the concordance per book profile.
-BOOTSTRAP = {"smoke": 20, "quick": 100, "paper": 1000}
+#: Bootstrap resamples of the concordance per book profile (:attr:`t2tcore.effort.ClinicalEffort.bootstrap`).
+BOOTSTRAP = {name: e.clinical.bootstrap for name, e in EFFORTS.items()}
 
 
 def resolve_cohort(data_root: str | os.PathLike | None, profile: str, build_dir: str | os.PathLike = "_build/data",
@@ -226,7 +231,7 @@ def findings(dice=None, cox=None, concordance=None, power=None, oracle: dict | N
     if concordance is not None:
         c = concordance.set_index("input")
         parts.append("- **Concordance** (apparent, optimism-corrected by bootstrap): " + "; ".join(
-            f"{k} {c.loc[k, 'apparent']:.2f}, {c.loc[k, 'corrected']:.2f}" for k in c.index) + " (the paper: 0.85).")
+            f"{k} {c.loc[k, 'apparent']:.2f}, {c.loc[k, 'corrected']:.2f}" for k in c.index) + f" (the paper: {_paper.CONCORDANCE}).")
     if power is not None and len(power):
         p = power.loc[power["n"].idxmax()]
         text = (f"- **What {int(p['n'])} patients can show**: with {int(p['events'])} deaths, one standardised "

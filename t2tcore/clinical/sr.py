@@ -33,6 +33,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from t2tcore.effort import EFFORTS
+
 __all__ = ["SR_INPUTS", "EFFORT", "training_set", "train_models", "training_table", "lung_box", "super_resolve"]
 
 #: Input label -> training simulation of its ESRGAN.
@@ -40,9 +42,8 @@ SR_INPUTS = {"SR naive": "average", "SR proposed": "proposed"}
 
 #: Changes to chapter 05's settings per profile (:func:`t2tcore.sr.chapter_settings`): one seed,
 #: and at ``quick`` step caps of its own (the ESRResNet/ESRGAN caps; early stopping as chapter 05).
-EFFORT: dict[str, dict] = {"smoke": {"seeds": {}},
-                           "quick": {"seeds": {}, "step_caps": {"esrresnet": 160}, "gan_steps": 60, "val_patches": 96},
-                           "paper": {"seeds": {}}}
+#: From :attr:`t2tcore.effort.ClinicalEffort.sr_changes`.
+EFFORT: dict[str, dict] = {name: dict(e.clinical.sr_changes) for name, e in EFFORTS.items()}
 
 
 def training_set(thin_series: Sequence[Any], thicknesses: Sequence[float] | None = None):

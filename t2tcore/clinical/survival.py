@@ -35,6 +35,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from t2tcore import paper as _paper
+
 __all__ = [
     "PAPER_CONCORDANCE",
     "paper_table5",
@@ -54,12 +56,13 @@ __all__ = [
     "bootstrap_power",
 ]
 
-#: The one concordance the paper reports under Table V.
-PAPER_CONCORDANCE = 0.85
+#: The one concordance the paper reports under Table V (:data:`t2tcore.paper.CONCORDANCE`).
+PAPER_CONCORDANCE = _paper.CONCORDANCE
 
 
 def paper_table5():
-    """The paper's Table V (multivariate Cox on features of thick, SR-naive and SR-ours images).
+    """The paper's Table V (multivariate Cox on features of thick, SR-naive and SR-ours images), from
+    :data:`t2tcore.paper.TABLE5`.
 
     Returns
     -------
@@ -70,16 +73,9 @@ def paper_table5():
     """
     import pandas as pd
 
-    feats = ["Elongation", "Maximum2DDiameterColumn", "Maximum2DDiameterSlice", "MeshVolume", "10Percentile"]
-    rows = {
-        "thick": [(0, 22.15, "0.2"), (1.01, 1.03, "0.67"), (1.01, 1.04, "0.56"), (1, 1, "0.82"), (1.22, 1.65, "0.2")],
-        "SR naive": [(0, 3.57e6, "0.38"), (1.04, 1.15, "0.36"), (0.94, 1, "0.04"), (1, 1, "0.82"), (0.76, 0.93, "0.01")],
-        "SR proposed": [(4.05, 2.52e11, "0.91"), (0.89, 0.98, "0.02"), (1.19, 1.31, "< 0.005"), (1, 1, "0.77"),
-                        (1.14, 1.24, "< 0.005")],
-    }
     out = [{"input": g, "feature": f, "exp_coef": float(e), "exp_coef_upper95": float(u),
             "p": float(p.replace("<", "").strip()), "p_text": p}
-           for g, vals in rows.items() for f, (e, u, p) in zip(feats, vals)]
+           for g, vals in _paper.TABLE5.items() for f, (e, u, p) in zip(_paper.TABLE5_FEATURES, vals)]
     return pd.DataFrame(out)
 
 

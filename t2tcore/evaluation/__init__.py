@@ -1,6 +1,7 @@
 """The evaluation library: metrics, statistics, slice alignment, and how close a simulation is to the real slices.
 
-* :mod:`~t2tcore.evaluation.metrics` -- PSNR, RMSE, SSIM in two conventions, FID;
+* :mod:`~t2tcore.evaluation.metrics` -- PSNR, RMSE, SSIM in three conventions (their scales: :mod:`~t2tcore.evaluation.scaling`);
+* :mod:`~t2tcore.evaluation.fid_kid` -- FID and KID of slice sets;
 * :mod:`~t2tcore.evaluation.stats` -- paired Wilcoxon tests, summary tables;
 * :mod:`~t2tcore.evaluation.alignment` -- a simulated and a real thick stack on one slice grid (count, physical);
 * :mod:`~t2tcore.evaluation.fidelity` -- every method against one patient's real thick series (Table III's rows);

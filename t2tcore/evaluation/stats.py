@@ -29,6 +29,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from t2tcore import paper as _paper
+
 __all__ = [
     "BootstrapResult",
     "WilcoxonResult",
@@ -427,32 +429,6 @@ def summary_table(
     return table
 
 
-# The paper's Table III (Tang, Xing, Yang): 2016 LDCT Grand Challenge, 1 mm -> 3 mm, each
-# method's simulated thick volume against the real thick volume. Every cell but the
-# proposed method's carries † (p < 0.05 against the proposed method).
-_TABLE3 = {
-    "D45": {
-        "average": {"psnr": (40.6623, 3.1264), "rmse": (0.0198, 0.0073), "ssim": (0.9650, 0.0180), "fid": (0.0097, 0.0021)},
-        "gaussian": {"psnr": (30.0160, 5.8123), "rmse": (0.0800, 0.0590), "ssim": (0.8870, 0.0312), "fid": (0.1239, 0.0162)},
-        "direct": {"psnr": (36.0757, 2.9024), "rmse": (0.0334, 0.0131), "ssim": (0.9489, 0.0204), "fid": (0.0243, 0.0050)},
-        "proposed": {"psnr": (49.7369, 2.5223), "rmse": (0.0068, 0.0020), "ssim": (0.9793, 0.0133), "fid": (0.0074, 0.0034)},
-    },
-    "B30": {
-        "average": {"psnr": (42.0079, 2.8809), "rmse": (0.0168, 0.0058), "ssim": (0.9878, 0.0081), "fid": (0.0049, 0.0015)},
-        "gaussian": {"psnr": (33.4766, 5.9684), "rmse": (0.0553, 0.0464), "ssim": (0.9360, 0.0243), "fid": (0.0660, 0.0090)},
-        "direct": {"psnr": (36.2342, 3.3025), "rmse": (0.0334, 0.0150), "ssim": (0.9711, 0.0119), "fid": (0.0164, 0.0018)},
-        "proposed": {"psnr": (48.5801, 7.3271), "rmse": (0.0108, 0.0099), "ssim": (0.9945, 0.0059), "fid": (0.0020, 0.0018)},
-    },
-}
-
-_PAPER_LABELS = {
-    "average": "Simple Averaging",
-    "gaussian": "Gaussian Averaging",
-    "direct": "Direct Downsampling",
-    "proposed": "Proposed",
-}
-
-
 def paper_table3() -> pd.DataFrame:
     """The paper's Table III (simulated vs real thick slices, 2016 LDCT Grand Challenge).
 
@@ -462,19 +438,20 @@ def paper_table3() -> pd.DataFrame:
         32 rows (kernels D45 and B30 x methods ``average``, ``gaussian``, ``direct``,
         ``proposed`` x metrics ``psnr``, ``rmse``, ``ssim``, ``fid``) with columns
         ``kernel, method, label`` (the paper's name), ``metric, mean, std, significant``
-        (the paper's † against the proposed method). The paper's convention: volumes
-        min-max scaled to [-1, 1] (PSNR in dB with peak 2, RMSE on that scale); its FID
-        scale is not explained (values 0.002-0.12, far below standard FID values).
+        (the paper's † against the proposed method): :data:`t2tcore.paper.TABLE3` as a
+        table. The paper's convention: volumes min-max scaled to [-1, 1] (PSNR in dB with
+        peak 2, RMSE on that scale); its FID scale is not explained (values 0.002-0.12, far
+        below standard FID values).
     """
     rows = []
-    for kernel, methods in _TABLE3.items():
+    for kernel, methods in _paper.TABLE3.items():
         for method, metrics in methods.items():
             for metric, (mean, std) in metrics.items():
                 rows.append(
                     {
                         "kernel": kernel,
                         "method": method,
-                        "label": _PAPER_LABELS[method],
+                        "label": _paper.TABLE3_LABELS[method],
                         "metric": metric,
                         "mean": mean,
                         "std": std,

@@ -26,6 +26,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from t2tcore import paper as _paper
 from t2tcore.figures import TEXT_WIDTH_IN
 from t2tcore.figures.style import method_style
 
@@ -243,11 +244,11 @@ def thickness_vs_interval(thickness: float = 3.0, intervals: Sequence[float] = (
 
 
 def slice_misplacement(
-    n_thin: int = 525,
-    thin_interval: float = 0.8,
-    thin_thickness: float = 1.0,
-    thickness: float = 3.0,
-    interval: float = 2.0,
+    n_thin: int = _paper.L286["n_thin"],
+    thin_interval: float = _paper.L286["thin_interval"],
+    thin_thickness: float = _paper.L286["thin_thickness"],
+    thickness: float = _paper.L286["thickness"],
+    interval: float = _paper.L286["interval"],
     show_first: int = 8,
 ) -> Figure:
     """Where each way of making thick slices puts them (the paper's Fig. 2a–b, our drawing).
@@ -262,8 +263,8 @@ def slice_misplacement(
     ----------
     n_thin, thin_interval, thin_thickness, thickness, interval
         As :func:`misplacement_positions`; the defaults are patient L286 of the 2016 Low Dose
-        CT Grand Challenge (525 thin slices of 1 mm every 0.8 mm, a real 3 mm series every
-        2 mm).
+        CT Grand Challenge (:data:`t2tcore.paper.L286`: 525 thin slices of 1 mm every 0.8 mm, a
+        real 3 mm series every 2 mm).
     show_first : int
         Thick slices drawn in the top panel.
 

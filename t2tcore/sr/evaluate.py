@@ -32,6 +32,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from t2tcore import paper as _paper
 from t2tcore.masks import body_mask
 from t2tcore.sr.checkpoint import checkpoint_scaling, load_checkpoint, model_from_checkpoint
 from t2tcore.sr.effects import BASELINE, DEFAULT_REGION, baseline_verdict, naive_verdict, split_label, table4
@@ -57,35 +58,6 @@ __all__ = [
     "table4_cells",
 ]
 
-# The paper's Table IV: kernel -> model -> method -> metric -> (mean, std). Every "average"
-# (Simple Averaging) cell carries † except the FIDs of VDSR and U-Net.
-_TABLE4 = {
-    "D45": {
-        "vdsr": {"average": {"psnr": (36.4722, 2.9112), "rmse": (0.0320, 0.0131), "ssim": (0.7617, 0.0649), "fid": (0.6344, 0.1071)},
-                 "proposed": {"psnr": (37.2176, 3.0876), "rmse": (0.0296, 0.0128), "ssim": (0.8140, 0.0640), "fid": (0.6407, 0.0977)}},
-        "unet": {"average": {"psnr": (36.5079, 2.9129), "rmse": (0.0319, 0.0133), "ssim": (0.7683, 0.0642), "fid": (0.6655, 0.1140)},
-                 "proposed": {"psnr": (37.9405, 2.1842), "rmse": (0.0262, 0.0071), "ssim": (0.8127, 0.0606), "fid": (0.7072, 0.1755)}},
-        "esrresnet": {"average": {"psnr": (36.6322, 2.7383), "rmse": (0.0312, 0.0120), "ssim": (0.7859, 0.0650), "fid": (0.6407, 0.0659)},
-                      "proposed": {"psnr": (37.8946, 2.5350), "rmse": (0.0267, 0.0094), "ssim": (0.8312, 0.0504), "fid": (0.5556, 0.0701)}},
-        "esrgan": {"average": {"psnr": (36.8371, 2.4522), "rmse": (0.0301, 0.0098), "ssim": (0.7831, 0.0598), "fid": (0.6535, 0.1118)},
-                   "proposed": {"psnr": (37.9786, 2.4597), "rmse": (0.0264, 0.0089), "ssim": (0.8271, 0.0477), "fid": (0.5563, 0.0876)}},
-    },
-    "B30": {
-        "vdsr": {"average": {"psnr": (37.2458, 4.6983), "rmse": (0.0323, 0.0209), "ssim": (0.8630, 0.0404), "fid": (0.3894, 0.0281)},
-                 "proposed": {"psnr": (38.5657, 4.6613), "rmse": (0.0280, 0.0196), "ssim": (0.9060, 0.0315), "fid": (0.3919, 0.0201)}},
-        "unet": {"average": {"psnr": (37.4172, 4.4380), "rmse": (0.0311, 0.0185), "ssim": (0.8529, 0.0423), "fid": (0.3924, 0.0261)},
-                 "proposed": {"psnr": (39.7475, 3.5318), "rmse": (0.0226, 0.0112), "ssim": (0.9073, 0.0292), "fid": (0.4238, 0.0767)}},
-        "esrresnet": {"average": {"psnr": (37.9217, 4.1180), "rmse": (0.0289, 0.0171), "ssim": (0.8788, 0.0379), "fid": (0.3258, 0.0374)},
-                      "proposed": {"psnr": (40.2103, 3.9283), "rmse": (0.0223, 0.0150), "ssim": (0.9182, 0.0264), "fid": (0.2608, 0.0220)}},
-        "esrgan": {"average": {"psnr": (38.2401, 3.6225), "rmse": (0.0270, 0.0136), "ssim": (0.8629, 0.0391), "fid": (0.3086, 0.0446)},
-                   "proposed": {"psnr": (40.5083, 3.8736), "rmse": (0.0215, 0.0144), "ssim": (0.9199, 0.0278), "fid": (0.2331, 0.0187)}},
-    },
-}
-_NO_DAGGER = {("vdsr", "fid"), ("unet", "fid")}
-
-# The paper's Table VI: inference time (s per image, RTX 6000), parameter size (MB), rank.
-_TABLE6 = {"vdsr": (9, 298, 4), "unet": (6, 4, 3), "esrresnet": (8, 40, 2), "esrgan": (8, 83, 1)}
-
 MODEL_LABELS = {"vdsr": "VDSR", "unet": "U-Net", "esrresnet": "ESRResNet", "esrgan": "ESRGAN"}
 
 
@@ -97,24 +69,25 @@ def paper_table4() -> pd.DataFrame:
     DataFrame
         Columns ``kernel, model, method`` (``average`` = the paper's Simple Averaging,
         ``proposed``), ``metric`` (psnr, rmse, ssim, fid), ``mean, std, significant`` (the
-        paper's † against proposed). The paper's convention: min-max scaling to [-1, 1];
-        its FID scale is not explained.
+        paper's † against proposed): :data:`t2tcore.paper.TABLE4` as a table. The paper's
+        convention: min-max scaling to [-1, 1]; its FID scale is not explained.
     """
     rows = []
-    for k, models in _TABLE4.items():
+    for k, models in _paper.TABLE4.items():
         for m, methods in models.items():
             for meth, metrics in methods.items():
                 for metric, (mean, std) in metrics.items():
-                    sig = meth == "average" and (m, metric) not in _NO_DAGGER
+                    sig = meth == "average" and (m, metric) not in _paper.TABLE4_NO_DAGGER
                     rows.append({"kernel": k, "model": m, "method": meth, "metric": metric, "mean": mean, "std": std,
                                  "significant": sig})
     return pd.DataFrame(rows)
 
 
 def paper_table6() -> pd.DataFrame:
-    """The paper's Table VI: ``model, inference_s`` (per volume, NVIDIA RTX 6000), ``parameter_mb``, ``rank``."""
+    """The paper's Table VI (:data:`t2tcore.paper.TABLE6`): ``model, inference_s`` (per volume, NVIDIA RTX 6000),
+    ``parameter_mb``, ``rank``."""
     return pd.DataFrame(
-        [{"model": m, "inference_s": t, "parameter_mb": mb, "rank": r} for m, (t, mb, r) in _TABLE6.items()]
+        [{"model": m, "inference_s": t, "parameter_mb": mb, "rank": r} for m, (t, mb, r) in _paper.TABLE6.items()]
     )
 
 

@@ -16,6 +16,7 @@ chapter    module                                 what it computes
 03         :mod:`~t2tcore.studies.similarity`     Fig. 7 over a cohort
 04         :mod:`~t2tcore.studies.robustness`     robustness to the scanner's slice profile (its tables and
                                                   words: ``robustness_report``)
+Disc.      :mod:`~t2tcore.studies.discussion`     every claim of the paper judged from the chapters' tables
 =========  =====================================  ==========================================================
 
 Chapters 05-07 (Tables IV-VI) still live in :mod:`t2tcore.sr` and :mod:`t2tcore.clinical`.

@@ -35,10 +35,12 @@ Positions and lengths are in mm, images in HU.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+
+from t2tcore.effort import EFFORTS, effort
 
 __all__ = [
     "AXES",
@@ -57,6 +59,7 @@ __all__ = [
 
 #: The scanner settings the study varies.
 AXES = ("z_weighting", "pitch", "row_width")
+_QUICK = EFFORTS["quick"].robustness
 
 #: Methods compared (``proposed`` is the paper's triangle).
 STUDY_METHODS = ("proposed", "average", "direct", "gaussian", "gaussian_z", "calibrated")
@@ -390,17 +393,29 @@ class Settings:
     methods : sequence of str
     profile : str
         The book profile these sizes are (for the data description).
+
+    The defaults are the ``quick`` profile's sizes (:attr:`t2tcore.effort.Effort.robustness`);
+    :meth:`for_profile` takes another profile's.
     """
 
     seed: int = 0
-    n_phantoms: int = 6
-    image_size: int = 128
-    z_length_mm: float = 38.0
-    pitches: Sequence[float] = (0.5, 0.75, 0.9375, 1.25, 1.5)
-    row_widths: Sequence[float] = (0.5, 0.6, 0.75, 0.9)
+    n_phantoms: int = _QUICK.n_phantoms
+    image_size: int = _QUICK.image_size
+    z_length_mm: float = _QUICK.z_length_mm
+    pitches: Sequence[float] = _QUICK.pitches
+    row_widths: Sequence[float] = _QUICK.row_widths
     z_weightings: Sequence[str] = ("trapezoid", "triangle", "gaussian")
     methods: Sequence[str] = STUDY_METHODS
     profile: str = "quick"
+
+    @classmethod
+    def for_profile(cls, profile: str, **given: Any) -> "Settings":
+        """The settings of book ``profile``: its sizes (:attr:`t2tcore.effort.Effort.robustness`) where
+        ``given`` has none (a missing or None value), the given values otherwise."""
+        sizes = effort(profile).robustness
+        kw = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(sizes).items()}
+        kw.update({k: v for k, v in given.items() if v is not None})
+        return cls(profile=profile, **kw)
 
 
 @dataclass

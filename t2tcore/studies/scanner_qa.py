@@ -25,6 +25,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from t2tcore.effort import EFFORTS
+
 __all__ = [
     "SIZES",
     "ChapterSetup",
@@ -433,8 +435,9 @@ def findings(ssp_table: pd.DataFrame, noise_table: pd.DataFrame, diff: Mapping[s
 # The chapter
 # --------------------------------------------------------------------------------------
 
-#: Per book profile: z length (mm) scanned here when no cohort is given, and the matrix of the water phantom.
-SIZES = {"smoke": (16.0, 96), "quick": (32.0, 160), "paper": (48.0, 256)}
+#: Per book profile: z length (mm) scanned here when no cohort is given, and the matrix of the water phantom
+#: (:class:`t2tcore.effort.Effort`).
+SIZES = {name: (e.scanner_qa_z_mm, e.scanner_qa_matrix) for name, e in EFFORTS.items()}
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from t2tcore import paper as _paper
 from t2tcore.evaluation.alignment import INDEX_METHODS, covered
 from t2tcore.evaluation.slice_mse import similarity_curve, similarity_slices
 
@@ -322,10 +323,10 @@ def findings(summ: pd.DataFrame, methods: Sequence[str]) -> str:
     return "; ".join(parts) + "."
 
 
-#: What the paper reports for the first thick slice (Section VI-C, Fig. 7).
+#: What the paper reports for the first thick slice (Section VI-C, Fig. 7; :data:`t2tcore.paper.FIG7`).
 PAPER_FIG7 = {
-    "real": "best match: thin slice 4",
-    "index": "best match: thin slice 3 (not the real slice's)",
+    "real": f"best match: thin slice {_paper.FIG7['real_best_thin_slice']}",
+    "index": f"best match: thin slice {_paper.FIG7['index_best_thin_slice']} (not the real slice's)",
     "proposed": "follows the real slice's pattern",
 }
 

@@ -26,6 +26,7 @@ from typing import Any, Iterable, Sequence
 import pandas as pd
 
 from t2tcore.datasets import pairing
+from t2tcore.effort import EFFORTS
 from t2tcore.evaluation import fidelity, stats
 from t2tcore.studies import fig4 as _fig4
 from t2tcore.studies import table3_report as _report
@@ -88,7 +89,7 @@ def effort(
     fid_all_groups: bool | None = None,
     ssim_modes: Sequence[str] | None = None,
 ) -> tuple[int | None, bool, list[str]]:
-    """Chapter 02's effort knobs: each one given, or the book profile's default where it is None.
+    """Chapter 02's effort knobs: each one given, or the book profile's (:class:`t2tcore.effort.Effort`) where it is None.
 
     Parameters
     ----------
@@ -104,12 +105,13 @@ def effort(
     -------
     (fid_max_slices, fid_all_groups, ssim_modes)
     """
+    e = EFFORTS.get(profile)  # another profile name: all slices, the first group, 2-D SSIM
     if fid_max_slices is None:
-        fid_max_slices = {"smoke": 12, "quick": 48}.get(profile)
+        fid_max_slices = e.fid_max_slices if e else None
     if fid_all_groups is None:
-        fid_all_groups = profile == "paper"
+        fid_all_groups = e.fid_all_groups if e else False
     if ssim_modes is None:
-        ssim_modes = ["2d", "3d"] if profile == "paper" else ["2d"]
+        ssim_modes = e.ssim_modes if e else ["2d"]
     return fid_max_slices, bool(fid_all_groups), list(ssim_modes)
 
 

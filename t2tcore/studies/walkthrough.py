@@ -18,13 +18,14 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from t2tcore.effort import EFFORTS
 from t2tcore.evaluation.alignment import INDEX_METHODS
 from t2tcore.evaluation.analytic import ExactSlicer, RodsObject, method_weights, rmse_hu
 
 __all__ = ["IMAGE_SIZE", "Result", "Settings", "error_table", "findings", "position_summary", "run", "thin_positions"]
 
-#: Pixels in-plane of the object per book profile.
-IMAGE_SIZE = {"smoke": 48, "quick": 96, "paper": 192}
+#: Pixels in-plane of the object per book profile (:attr:`t2tcore.effort.Effort.walkthrough_image_size`).
+IMAGE_SIZE = {name: e.walkthrough_image_size for name, e in EFFORTS.items()}
 
 
 def thin_positions(start: float = -20.0) -> np.ndarray:

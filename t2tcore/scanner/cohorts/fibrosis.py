@@ -57,7 +57,9 @@ from typing import Any, Mapping
 import numpy as np
 
 from t2tcore import __version__
+from t2tcore import paper as _paper
 from t2tcore.data.fibrosis import IMAGES_DIR, SR_TRAIN_DIR, SURVIVAL_CSV, TRUTH_CSV, TRUTH_MASK
+from t2tcore.effort import EFFORTS
 from t2tcore.errors import ClinicalError
 from t2tcore.scanner.cohorts import writer
 from t2tcore.scanner.cohorts.fibrosis_models import (
@@ -97,8 +99,8 @@ _FORMAT = 1
 #: Slice thicknesses (mm) the thick series are rounded to: what common scanners reconstruct
 #: in this range (Siemens 1.5, 2, 3 mm; GE 2.5 mm).
 OFFERED_THICKNESS_MM = (1.5, 2.0, 2.5, 3.0)
-#: The paper's clinical cohort: thick slices 2.27 (SD 0.44) mm.
-THICKNESS_MEAN_SD_MM = (2.27, 0.44)
+#: The paper's clinical cohort: thick slices of mean and SD (mm) :data:`t2tcore.paper.CLINICAL_COHORT`'s.
+THICKNESS_MEAN_SD_MM = _paper.CLINICAL_COHORT["thickness_mm"]
 
 THIN_MM = (1.0, 0.8)  # thin reference: thickness, increment
 KERNEL = "D45"
@@ -108,12 +110,9 @@ _PHANTOM_Z_MM = (-100.0, 100.0)  # the phantom's z extent; the carina lies 25-40
 _TOP_ABOVE_CARINA_MM = (4.0, 8.0)  # the scan starts this far above the carina (drawn per patient)
 _MANUFACTURER = "t2t virtual scanner"
 
-#: Sizes of the cohort per profile (``n_patients`` analysed, ``n_train`` SR training patients).
-PROFILES: dict[str, dict[str, Any]] = {
-    "smoke": {"name": "smoke", "seed": 2019, "image_size": 96, "z_length_mm": 24.0, "n_patients": 12, "n_train": 2},
-    "quick": {"name": "quick", "seed": 2019, "image_size": 160, "z_length_mm": 48.0, "n_patients": 36, "n_train": 6},
-    "paper": {"name": "paper", "seed": 2019, "image_size": 256, "z_length_mm": 80.0, "n_patients": 72, "n_train": 12},
-}
+#: Sizes of the cohort per profile (``n_patients`` analysed, ``n_train`` SR training patients), from
+#: :attr:`t2tcore.effort.ClinicalEffort.cohort`.
+PROFILES: dict[str, dict[str, Any]] = {name: {"name": name, **asdict(e.clinical.cohort)} for name, e in EFFORTS.items()}
 _PROFILE_KEYS = {"name": str, "seed": int, "image_size": int, "z_length_mm": float, "n_patients": int, "n_train": int}
 
 
@@ -298,7 +297,8 @@ def fibrosis_cohort_spec(profile: str | Mapping, disease: DiseaseModel = Disease
         "kind": COHORT_KIND,
         "format": _FORMAT,
         "t2t_version": __version__,
-        "source_sha256": writer.source_hash(__file__, Path(__file__).with_name("fibrosis_models.py")),
+        "source_sha256": writer.source_hash(__file__, Path(__file__).with_name("fibrosis_models.py"),
+                                             _paper.__file__),
         "profile": p,
         "scanner": {**SCANNER, "image_size": p["image_size"], "mAs": MAS, "kernel": KERNEL},
         "thin": {"thickness_mm": THIN_MM[0], "increment_mm": THIN_MM[1]},

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from t2tcore.figures import discussion as D
+from t2tcore.studies import discussion as D
 
 
 def _claim(key):
