@@ -75,11 +75,17 @@ def _run_pairs(args) -> int:
             workers=args.workers, scheduler=args.scheduler, val_patients=args.val_patients, seed=args.seed,
             strict=args.strict, progress=not args.no_progress,
         )
-    except KeyboardInterrupt:
-        print(f"t2t pairs: interrupted; the series finished so far are kept in {args.out} (not yet in its index): "
+    except KeyboardInterrupt as exc:  # Ctrl-C: 130; SIGTERM: 143, as every t2t command
+        from t2tcore.cli import Terminated
+
+        how = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        print(f"t2t pairs: {how}; the series finished so far are kept in {args.out} (not yet in its index): "
               "run the same command again to go on", file=sys.stderr)
-        return 130
+        return 143 if isinstance(exc, Terminated) else 130
     print("\n".join(summary.lines()))
+    if summary.n_training + summary.n_validation == 0:  # a training set without a pair is no result
+        n = len(summary.failed) + len(summary.skipped)
+        raise T2TError(f"no pairs: {n} series skipped and none made (reasons above); {args.out} holds no training pair")
     return 0
 
 
