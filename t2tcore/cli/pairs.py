@@ -35,7 +35,7 @@ def _add_pairs(subparsers) -> None:
     p.add_argument("--interval", type=positive_mm, nargs="+", metavar="MM",
                    help="distance between thick slices in mm: one for all thicknesses or one per thickness "
                    "(default: each thickness, i.e. contiguous slices; a slice profile's own interval)")
-    p.add_argument("--method", default="proposed", metavar="METHOD",
+    p.add_argument("--method", default=None, metavar="METHOD",  # None: proposed, or calibrated with a profile
                    choices=LazyChoices("t2tcore.simulation.simulate", "METHODS", "PROFILE_METHODS"),
                    help="one of %(choices)s (default proposed: Algorithms 1 and 2 of the paper)")
     p.add_argument("--slice-profile", metavar="PROFILE.json", dest="slice_profile",
@@ -68,7 +68,10 @@ def _run_pairs(args) -> int:
             raise T2TError("give --slice-profile only (--profile is its deprecated name)")
         warnings.warn("--profile is deprecated in t2t pairs; use --slice-profile", FutureWarning, stacklevel=1)
         profile = args.old_profile
-    sims = simulations(args.thickness, args.interval, args.method, sigma=args.sigma, profile=profile)
+    if profile is not None and args.method not in (None, "calibrated"):
+        raise T2TError(f"--slice-profile selects --method calibrated (its measured kernel); it cannot be combined "
+                       f"with --method {args.method}: give one of them")
+    sims = simulations(args.thickness, args.interval, args.method or "proposed", sigma=args.sigma, profile=profile)
     try:
         summary = make_pairs(
             args.data, args.out, sims, dataset=args.dataset, thin_thickness=args.thin_thickness,

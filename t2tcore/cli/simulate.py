@@ -52,7 +52,7 @@ def _add_simulate(subparsers) -> None:
     )
     p.add_argument(
         "--method",
-        default="proposed",
+        default=None,  # None: proposed, or calibrated with --profile (an explicit other method is refused)
         # without a metavar argparse lists the choices (importing the simulation package) as it builds the parser
         metavar="METHOD",
         choices=LazyChoices("t2tcore.simulation.simulate", "METHODS", "PROFILE_METHODS"),
@@ -94,7 +94,7 @@ def _add_simulate(subparsers) -> None:
 def _run_simulate(args) -> int:
     from t2tcore.errors import SeriesWarning
 
-    method = args.method
+    method = args.method or "proposed"
     profile = _simulate_profile(args) if args.profile is not None or method == "calibrated" else None
     if profile is not None:
         method = "calibrated"
@@ -171,8 +171,9 @@ def _simulate_profile(args):
 
     if args.profile is None:
         raise T2TError("--method calibrated needs --profile PROFILE.json (made by `t2t calibrate`)")
-    if args.method not in ("proposed", "calibrated"):
-        raise T2TError(f"--profile selects the calibrated method; it cannot be combined with --method {args.method}")
+    if args.method not in (None, "calibrated"):
+        raise T2TError(f"--profile selects --method calibrated (its measured kernel); it cannot be combined with "
+                       f"--method {args.method}: give one of them")
     profile = ZProfile.from_json(args.profile)  # ProfileError is a T2TError
     if args.match is None:
         if args.thickness is None:
