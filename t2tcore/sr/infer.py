@@ -26,7 +26,7 @@ from t2tcore.limits import check_fits
 from t2tcore.simulation import thick_positions
 from t2tcore.simulation.simulate import n_thick_positions
 from t2tcore.sr.checkpoint import checkpoint_scaling, load_checkpoint, model_from_checkpoint
-from t2tcore.sr.errors import SRInputError
+from t2tcore.sr.errors import SRError, SRInputError
 from t2tcore.sr.pairs import to_thin_grid
 
 __all__ = ["DEFAULT_ROI", "apply_model", "check_thick", "predict", "thin_positions"]
@@ -267,6 +267,8 @@ def apply_model(
         none.
     TooLargeError
         More thin slices to make than half the machine's memory holds.
+    SRError
+        The model's output is not finite (finite but huge weights of a diverged training).
     """
     import torch
 
@@ -316,6 +318,11 @@ def apply_model(
     del x
     vol = scaling.inverse(y)
     name = f"{ckpt['model']['name']}/{ckpt['model']['preset']}"
+    bad = int(vol.size - np.count_nonzero(np.isfinite(vol)))
+    if bad:  # finite but huge weights (a diverged training) overflow: nothing to write
+        raise SRError(f"{ckpt.get('path') or 'the checkpoint'}: the model's output holds {bad} NaN or infinite "
+                      f"voxel(s) of {vol.size} on this series; its weights are unusable (did the training "
+                      "diverge?): train it again")
     ts = sim["thickness"]
     what = f"{sim['method']} {min(ts):g}" + (f"-{max(ts):g}" if max(ts) > min(ts) else "") + "mm"
     thin_t = float(sim["thin_thickness_mm"])
