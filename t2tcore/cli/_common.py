@@ -16,6 +16,28 @@ from collections.abc import Sequence
 from t2tcore.errors import T2TError
 
 
+def show_progress(args) -> bool:
+    """Progress bars for this command: not with --no-progress, and only where someone watches them.
+
+    A terminal on stderr, or the log file ``T2T_PROGRESS_FILE`` names (the book's build logs,
+    :mod:`t2tcore.progress`); never into a redirected stderr, where a bar's carriage returns
+    fill a log file with ``0%|...`` lines.
+    """
+    import os
+    import sys
+
+    from t2tcore.progress import PROGRESS_FILE_ENV
+
+    if getattr(args, "no_progress", False):
+        return False
+    if os.environ.get(PROGRESS_FILE_ENV):
+        return True
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # stderr replaced or closed
+        return False
+
+
 def positive_mm(text: str) -> float:
     try:
         value = float(text)

@@ -10,6 +10,7 @@ from t2tcore.cli._common import (
     positive_mm,
     read_input,
     series_name,
+    show_progress,
 )
 from t2tcore.errors import T2TError
 
@@ -75,7 +76,7 @@ def _calibrate(args):
 
     from t2tcore.simulation.calibrate import fit_profile
 
-    progress = not args.no_progress
+    progress = show_progress(args)
     pairs, facts, thicknesses, kernels, read = [], [], [], set(), []
     for thin_dir, thick_dir in zip(args.dirs[::2], args.dirs[1::2]):
         thin = read_input(thin_dir, args.series_uid, "--series-uid", several=True, thickness=args.thin_thickness,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import warnings
 
-from t2tcore.cli._common import LazyChoices, positive_int, positive_mm
+from t2tcore.cli._common import LazyChoices, positive_int, positive_mm, show_progress
 from t2tcore.errors import T2TError
 
 
@@ -76,7 +76,7 @@ def _run_pairs(args) -> int:
         summary = make_pairs(
             args.data, args.out, sims, dataset=args.dataset, thin_thickness=args.thin_thickness,
             workers=args.workers, scheduler=args.scheduler, val_patients=args.val_patients, seed=args.seed,
-            strict=args.strict, progress=not args.no_progress,
+            strict=args.strict, progress=show_progress(args),
         )
     except KeyboardInterrupt as exc:  # Ctrl-C: 130; SIGTERM: 143, as every t2t command
         from t2tcore.cli import Terminated

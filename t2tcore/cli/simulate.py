@@ -6,14 +6,15 @@ import warnings
 
 from t2tcore import __version__
 from t2tcore.cli._common import (
-    SERIES_PATH_HELP,
     LazyChoices,
+    SERIES_PATH_HELP,
     check_thinner,
     claim_series_output,
     match_positions,
     positive_mm,
     read_input,
     series_name,
+    show_progress,
 )
 from t2tcore.errors import T2TError
 
@@ -110,7 +111,7 @@ def _run_simulate(args) -> int:
         warnings.warn(f"--method {method} places slices by groups of thin slices (index-based, as the paper's "
                       f"baselines do); --interval {args.interval:g} is ignored", SeriesWarning)
         args.interval = None
-    progress = not args.no_progress
+    progress = show_progress(args)
     inputs = [args.in_dir, args.match, args.profile]
     with claim_series_output(args.out_dir, inputs, args.overwrite) as claim:
         return _simulate(args, method, profile, claim.path, progress)

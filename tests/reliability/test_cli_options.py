@@ -32,3 +32,48 @@ def test_an_explicit_method_is_never_silently_replaced_by_the_profile(thin_and_p
     assert main(["simulate", str(thin), str(tmp_path / "p.nii.gz"), "--thickness", "3", "--interval", "2",
                  "--no-progress"]) == 0
     assert "method proposed" in capsys.readouterr().out
+
+
+def _bars(text: str) -> bool:
+    return "scanning headers" in text or "%|" in text
+
+
+def test_progress_bars_only_on_a_terminal_or_in_the_progress_log(tmp_path):
+    """Item 23: a redirected stderr (a log file) gets no bar; a terminal and T2T_PROGRESS_FILE do."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import termios
+
+    from tests.reliability.conftest import T2T, run
+
+    thin = write_series(make_series(n=30), tmp_path / "thin")  # a DICOM folder: "scanning headers"
+    env = {k: v for k, v in os.environ.items() if k != "T2T_PROGRESS_FILE"}
+    r = run(["info", thin], env=env)
+    assert r.returncode == 0 and not _bars(r.stderr), r.stderr  # before: "scanning headers: 0%|..." lines
+    r = run(["simulate", thin, tmp_path / "o.nii.gz", "--thickness", "3", "--interval", "2"], env=env)
+    assert r.returncode == 0 and not _bars(r.stderr), r.stderr
+
+    log = tmp_path / "progress.log"
+    r = run(["info", thin], env={**env, "T2T_PROGRESS_FILE": str(log)})
+    assert r.returncode == 0 and not _bars(r.stderr) and "scanning headers" in log.read_text()
+
+    master, slave = pty.openpty()  # stderr a terminal (80 columns: tqdm fits its bar to them): the bar is there
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    try:
+        p = subprocess.run(T2T + ["info", str(thin)], stdout=subprocess.PIPE, stderr=slave, env=env, timeout=120)
+        os.close(slave)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the terminal's other end is closed and drained
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(master)
+    assert p.returncode == 0 and "scanning headers" in seen.decode(errors="replace")
