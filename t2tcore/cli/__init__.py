@@ -89,6 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     except T2TError as exc:
         print(f"t2t {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_INPUT_ERROR
+    except PermissionError as exc:  # a path this user may not read or reach: name it, no traceback
+        where = exc.filename or "a file"
+        print(f"t2t {args.command}: error: {where}: permission denied (this user cannot read it, or a folder on "
+              "its path)", file=sys.stderr)
+        return EXIT_INPUT_ERROR
     except Terminated:
         print(f"t2t {args.command}: terminated, nothing written", file=sys.stderr)
         return 143

@@ -83,7 +83,12 @@ def has_nifti_suffix(path: str | os.PathLike) -> bool:
 
 def is_nifti_path(path: str | os.PathLike) -> bool:
     """True if ``path`` names a NIfTI file to read: a NIfTI suffix, and not a folder."""
-    return has_nifti_suffix(path) and not pathlib.Path(path).is_dir()
+    if not has_nifti_suffix(path):
+        return False
+    try:
+        return not pathlib.Path(path).is_dir()
+    except OSError:  # unreachable (permission denied): the reader says so, naming it
+        return True
 
 
 def _stem(path: pathlib.Path) -> str:
