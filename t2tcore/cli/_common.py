@@ -221,6 +221,33 @@ def check_thinner(thin, thickness: float, what: str) -> None:
                        "thick slice cannot be thinner than the slices it is made of")
 
 
+def check_covered(thin, thickness: float, what: str) -> None:
+    """Refuse a thick slice wider than the whole thin series: every slice would be the same mean."""
+    n = int(thin.volume.shape[0])
+    covered = float(thin.positions[-1] - thin.positions[0]) + float(thin.thickness or thin.spacing or 0.0)
+    if n > 1 and thickness > covered * (1 + 1e-3):
+        raise T2TError(f"{what} {thickness:g} mm is wider than the whole thin series ({n} slices cover {covered:.4g} "
+                       "mm): every thick slice would be the same average of all of it")
+
+
+def same_series(a, b) -> bool:
+    """Two series read from the same data: one SeriesInstanceUID, or the same files."""
+    import os
+
+    if a.series_uid and a.series_uid == b.series_uid:
+        return True
+    files_a = {os.path.realpath(f) for f in a.files}
+    return bool(files_a) and files_a == {os.path.realpath(f) for f in b.files}
+
+
+def check_distinct(series: Sequence, paths: Sequence, what: str) -> None:
+    """Refuse the same series given twice where distinct ones are meant (``what``: their role)."""
+    for j in range(len(series)):
+        for i in range(j):
+            if same_series(series[i], series[j]):
+                raise T2TError(f"{paths[j]} is the same series as {paths[i]}: {what} must be different series")
+
+
 def check_cuda(device) -> None:
     """Refuse ``--device cuda`` where torch sees no CUDA GPU, before any data is read."""
     if device is None or not str(device).startswith("cuda"):

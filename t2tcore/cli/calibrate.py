@@ -123,8 +123,14 @@ def _calibrate(args):
 
 
 def _check_pair(thin, thick, thin_dir, thick_dir) -> None:
-    """Refuse a pair on two grids, or given the wrong way round (THICK before THIN)."""
+    """Refuse a pair of one series, on two grids, or given the wrong way round (THICK before THIN)."""
     import numpy as np
+
+    from t2tcore.cli._common import same_series
+
+    if same_series(thin, thick):
+        raise T2TError(f"{thick_dir} is the same series as {thin_dir}: THICK must be the scanner's thick series of "
+                       "the same scan, not the thin one")
 
     if thin.shape[1:] != thick.shape[1:] or not np.allclose(thin.pixel_spacing, thick.pixel_spacing, rtol=1e-3):
         raise T2TError(

@@ -8,6 +8,7 @@ from t2tcore import __version__
 from t2tcore.cli._common import (
     LazyChoices,
     SERIES_PATH_HELP,
+    check_covered,
     check_thinner,
     claim_series_output,
     match_positions,
@@ -133,7 +134,9 @@ def _simulate(args, method: str, profile, out, progress: bool) -> int:
                 raise T2TError(f"{args.match}: no SliceThickness in the header; give --thickness")
             thickness = real.thickness
         how = f"at the {target.size} positions of {series_name(real, args.match)}"
-    check_thinner(thin, thickness, "--thickness" if args.thickness is not None else f"{args.match}: SliceThickness")
+    what = "--thickness" if args.thickness is not None else f"{args.match}: SliceThickness"
+    check_thinner(thin, thickness, what)
+    check_covered(thin, thickness, what)
     try:
         thick = simulate_series(
             thin,

@@ -7,6 +7,7 @@ import warnings
 from t2tcore.cli._common import (
     LazyChoices,
     check_cuda,
+    check_distinct,
     check_thinner,
     check_uids_used,
     claim_file_output,
@@ -194,6 +195,7 @@ def _train(args, config, out, overwrite: bool, main_process: bool) -> dict:
     progress = show_progress(args)
     thin = [read_input(p, args.series_uid, "--series-uid", several=True, progress=progress) for p in args.thin]
     check_uids_used(args.series_uid, thin, "--series-uid")
+    check_distinct(thin, args.thin, "the thin series to train on")
     from t2tcore.sr.config import spec_min
 
     for path, s in zip(args.thin, thin):

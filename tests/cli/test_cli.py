@@ -121,7 +121,7 @@ def test_simulate_match_with_other_frame_of_reference_warns(tmp_path, thin_serie
         ([], "--thickness is required"),
         (["--thickness", "3"], "--interval is required for --method proposed"),
         (["--thickness", "3", "--interval", "2", "--match", "X"], "give --interval or --match, not both"),
-        (["--thickness", "50", "--method", "direct"], "cannot simulate"),
+        (["--thickness", "50", "--method", "direct"], "wider than the whole thin series"),
         (["--match", "nowhere"], "nowhere: no such file or folder"),
     ],
 )

@@ -91,3 +91,22 @@ def test_series_uid_options_choose_in_folders_holding_several_series(tmp_path, c
     line = error_line(capsys, main(["sr", "apply", str(tmp_path / "m.pt"), str(thick_dir), str(tmp_path / "sr"),
                                "--match", str(both), "--no-progress"]))
     assert "(t2t: --match-series-uid)" in line
+
+
+def test_a_thickness_wider_than_the_series_and_one_series_given_twice_are_refused(tmp_path, capsys):
+    """Hostile report item 19: --thickness 1e9 made 21 identical slices; calibrate THIN THIN made a
+    'nominal 1 mm' profile; sr train THIN THIN trained on one series twice."""
+    thin = write_series(make_series(n=20), tmp_path / "thin")  # 20 slices 0.8 mm apart, 1 mm thick: 16.2 mm
+    line = error_line(capsys, main(["simulate", str(thin), str(tmp_path / "o"), "--thickness", "1e9", "--interval",
+                                    "2", "--no-progress"]))
+    assert "1e+09 mm is wider than the whole thin series (20 slices cover 16.2 mm)" in line
+    assert not (tmp_path / "o").exists()
+    assert main(["simulate", str(thin), str(tmp_path / "o"), "--thickness", "16", "--interval", "2",
+                 "--no-progress"]) == 0  # within the series: still made
+    line = error_line(capsys, main(["calibrate", str(thin), str(thin), "--out", str(tmp_path / "p.json"),
+                                    "--no-progress"]))
+    assert "is the same series as" in line and not (tmp_path / "p.json").exists()
+    link = tmp_path / "again"
+    link.symlink_to(thin)
+    line = error_line(capsys, main(["sr", "train", str(thin), str(link), "--out", str(tmp_path / "m.pt"), *_SR]))
+    assert f"{link} is the same series as {thin}" in line and not (tmp_path / "m.pt").exists()
