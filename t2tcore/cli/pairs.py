@@ -10,7 +10,16 @@ from t2tcore.errors import T2TError
 
 
 def _count(text: str) -> int:
-    return 0 if text.strip() == "0" else positive_int(text)
+    """An argparse type: a whole number >= 0."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
 
 
 def _add_pairs(subparsers) -> None:

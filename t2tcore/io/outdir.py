@@ -175,7 +175,7 @@ def check_not_input(
                 same = os.path.samefile(s, out_abs)
             except OSError:
                 same = False
-        if same and "folder" in noun:
+        if same and "folder" in noun and out_abs.is_dir():
             raise error(f"{out_abs}: is the input ({s}), and an output folder that holds the input is refused; "
                         f"choose another {noun}")
         if same or out_real.is_relative_to(real):

@@ -77,3 +77,26 @@ def test_progress_bars_only_on_a_terminal_or_in_the_progress_log(tmp_path):
     finally:
         os.close(master)
     assert p.returncode == 0 and "scanning headers" in seen.decode(errors="replace")
+
+
+def test_errors_speak_the_commands_language(tmp_path, capsys):
+    """Item 22: CLI errors name options (not the Python API's keywords) and the command as typed."""
+    thin = write_series(make_series(n=20), tmp_path / "thin")
+    both = tmp_path / "both"
+    write_series(make_series(n=20, seed=1), both / "a")
+    write_series(make_series(n=20, seed=2), both / "b")
+    (tmp_path / "o.nii.gz").write_bytes(b"mine")
+    sim = ["--thickness", "3", "--interval", "2", "--no-progress"]
+    line = error_line(capsys, main(["simulate", str(thin), str(tmp_path / "o.nii.gz"), *sim]))
+    assert line.startswith("t2t simulate: error: ") and "(use --overwrite to replace it)" in line, line
+    line = error_line(capsys, main(["simulate", str(both), str(tmp_path / "o2.nii.gz"), *sim]))
+    assert "choose one with --series-uid" in line and "series_uid" not in line.replace("--series-uid", ""), line
+    line = error_line(capsys, main(["sr", "apply", str(tmp_path / "none.pt"), str(thin), str(tmp_path / "x"),
+                                    "--no-progress"]))
+    assert line.startswith("t2t sr apply: error: "), line
+    prof = ZProfile([0.0, 1.5, 3.0], [1.0, 0.5, 0.0], thickness=3.0, interval=2.0).to_json(tmp_path / "prof.json")
+    line = error_line(capsys, main(["simulate", str(thin), str(prof), "--profile", str(prof), "--no-progress"]))
+    assert "holds the input" not in line and "is the input or inside it" in line, line  # a file holds nothing
+    with pytest.raises(SystemExit):
+        main(["pairs", str(thin), str(tmp_path / "P"), "--thickness", "3", "--val-patients", "-1"])
+    assert "must be >= 0, got -1" in capsys.readouterr().err
