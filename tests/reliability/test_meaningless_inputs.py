@@ -71,12 +71,12 @@ def test_series_uid_options_choose_in_folders_holding_several_series(tmp_path, c
     # calibrate: the hint names the option that exists, and the option chooses
     line = error_line(capsys, main(["calibrate", str(both), str(thick_dir), "--out", str(tmp_path / "p.json"),
                                "--no-progress"]))
-    assert "holds 2 CT image series" in line and "(t2t: --series-uid)" in line
+    assert "holds 2 CT image series" in line and "choose one with --series-uid" in line
     assert main(["calibrate", str(both), str(thick_dir), "--out", str(tmp_path / "p.json"), "--series-uid", uids["a"],
                  "--no-progress"]) == 0
     line = error_line(capsys, main(["calibrate", str(thick_dir), str(both), "--out", str(tmp_path / "q.json"),
                                "--no-progress"]))
-    assert "(t2t: --thick-series-uid)" in line
+    assert "choose one with --thick-series-uid" in line
     line = error_line(capsys, main(["calibrate", str(both), str(thick_dir), "--out", str(tmp_path / "q.json"),
                                "--series-uid", uids["a"], "--series-uid", "1.2.3.4", "--no-progress"]))
     assert "--series-uid 1.2.3.4: none of the series read" in line
@@ -87,10 +87,10 @@ def test_series_uid_options_choose_in_folders_holding_several_series(tmp_path, c
     # sr apply: --series-uid for THICK, --match-series-uid for --match
     capsys.readouterr()
     line = error_line(capsys, main(["sr", "apply", str(tmp_path / "m.pt"), str(both), str(tmp_path / "sr"), "--no-progress"]))
-    assert "(t2t: --series-uid)" in line
+    assert "choose one with --series-uid" in line
     line = error_line(capsys, main(["sr", "apply", str(tmp_path / "m.pt"), str(thick_dir), str(tmp_path / "sr"),
                                "--match", str(both), "--no-progress"]))
-    assert "(t2t: --match-series-uid)" in line
+    assert "choose one with --match-series-uid" in line
 
 
 def test_a_thickness_wider_than_the_series_and_one_series_given_twice_are_refused(tmp_path, capsys):
