@@ -5,21 +5,13 @@ from __future__ import annotations
 import sys
 import warnings
 
-from t2tcore.cli._common import LazyChoices, positive_int, positive_mm, show_progress
+from t2tcore.cli._common import LazyChoices, positive_int, positive_mm, show_progress, whole_number
 from t2tcore.errors import T2TError
 
 
 def _count(text: str) -> int:
     """An argparse type: a whole number >= 0."""
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
+    return whole_number(text, 0)
 
 
 def _add_pairs(subparsers) -> None:

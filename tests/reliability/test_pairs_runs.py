@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from t2tcore.io import write_series
-from tests.reliability.conftest import make_series, one_line_error, run, start
+from tests.reliability.conftest import make_series, one_line_error, run, start, wait_for
 
 
 def _children(pid: int) -> set[int]:
@@ -40,16 +40,6 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
-
-
-def _wait(cond, timeout=120.0, step=0.01):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = cond()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError("timed out")
 
 
 def test_a_series_as_thick_as_requested_is_skipped_and_named(tmp_path):
@@ -93,7 +83,7 @@ def _records(out: Path) -> int:
 def test_sigterm_to_pairs_exits_143(big_tree, tmp_path):
     out = tmp_path / "P"
     p = start(["pairs", big_tree, out, "--thickness", "3", "--workers", "2", "--no-progress"])
-    _wait(lambda: len(_children(p.pid)) >= 2)
+    wait_for(lambda: len(_children(p.pid)) >= 2)
     time.sleep(0.5)
     p.send_signal(signal.SIGTERM)
     p.wait(timeout=300)
@@ -106,11 +96,11 @@ def test_sigterm_to_pairs_exits_143(big_tree, tmp_path):
 def test_kill_9_of_pairs_leaves_no_worker_running(big_tree, tmp_path):
     out = tmp_path / "P"
     p = start(["pairs", big_tree, out, "--thickness", "3", "--workers", "2", "--no-progress"])
-    workers = _wait(lambda: (lambda c: c if len(c) >= 2 else None)(_children(p.pid)))
+    workers = wait_for(lambda: (lambda c: c if len(c) >= 2 else None)(_children(p.pid)))
     time.sleep(0.5)  # the workers are in the middle of their first series
     os.kill(p.pid, signal.SIGKILL)
     p.wait(timeout=60)
-    _wait(lambda: not any(_alive(w) for w in workers), timeout=10)  # before: they ran on, adopted by init
+    wait_for(lambda: not any(_alive(w) for w in workers), timeout=10)  # before: they ran on, adopted by init
     n = _records(out)
     time.sleep(3)
     assert _records(out) == n  # nobody writes any more

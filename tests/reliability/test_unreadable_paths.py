@@ -5,24 +5,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import tempfile
-from pathlib import Path
 
 import pytest
 
 from t2tcore.io import write_series
-from tests.reliability.conftest import T2T, make_series, one_line_error, run
+from tests.reliability.conftest import as_nobody, make_series, one_line_error, run, shared_tmp
 
 
 @pytest.fixture
 def tree():
     """noread/ (root, 0700) holding a series; rw/ (0777) with a readable copy; arch2/ with an
     unreadable sub-folder beside a readable series."""
-    if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        pytest.skip("needs root and setpriv to run a command as another user")
-    root = Path(tempfile.mkdtemp(prefix="t2t-unreadable-"))
-    os.chmod(root, 0o755)
+    root = shared_tmp("t2t-unreadable-")
     old = os.umask(0o022)
     try:
         write_series(make_series(n=20), root / "noread" / "ras.nii.gz")
@@ -38,11 +32,6 @@ def tree():
     shutil.rmtree(root, ignore_errors=True)
 
 
-def _as_nobody(args):
-    cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *T2T, *map(str, args)]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd="/")
-
-
 def test_unreadable_inputs_and_unreachable_outputs_are_one_line_naming_the_path(tree):
     r = tree
     sim = ["--thickness", "3", "--interval", "2", "--no-progress"]
@@ -55,7 +44,7 @@ def test_unreadable_inputs_and_unreachable_outputs_are_one_line_naming_the_path(
         (["pairs", r / "arch2", r / "rw" / "P", "--thickness", "3", "--no-progress"], r / "arch2" / "sub"),
     ]
     for args, named in cases:
-        line = one_line_error(_as_nobody(args))  # exit 2, no traceback
+        line = one_line_error(as_nobody(args))  # exit 2, no traceback
         assert f"{named}: " in line and ("ermission denied" in line or "cannot list" in line), (args, line)
     assert sorted(p.name for p in (r / "rw").iterdir()) == ["ras.json", "ras.nii.gz"]  # nothing written
 
