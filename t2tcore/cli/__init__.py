@@ -108,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{_name(args)}: error: {where}: permission denied (this user cannot read it, or a folder on "
               "its path)", file=sys.stderr)
         return EXIT_INPUT_ERROR
+    except MemoryError:  # what the size checks did not foresee: one line, the outputs are cleaned up
+        print(f"{_name(args)}: error: out of memory (this machine cannot hold the work asked for; nothing written)",
+              file=sys.stderr)
+        return EXIT_INPUT_ERROR
     except Terminated:
         print(f"{_name(args)}: terminated, nothing written", file=sys.stderr)
         return 143

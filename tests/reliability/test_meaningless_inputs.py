@@ -110,3 +110,13 @@ def test_a_thickness_wider_than_the_series_and_one_series_given_twice_are_refuse
     link.symlink_to(thin)
     line = error_line(capsys, main(["sr", "train", str(thin), str(link), "--out", str(tmp_path / "m.pt"), *_SR]))
     assert f"{link} is the same series as {thin}" in line and not (tmp_path / "m.pt").exists()
+
+
+def test_a_blur_wider_than_the_images_is_refused_before_any_memory_is_asked(tmp_path, capsys):
+    """Hostile report item 8: --sigma 1e9 asked numpy for 59.6 GiB (traceback; "out of memory" in pairs)."""
+    thin = write_series(make_series(n=20), tmp_path / "thin")  # 16 x 16 px
+    line = error_line(capsys, main(["simulate", str(thin), str(tmp_path / "o"), "--thickness", "3", "--method",
+                                    "gaussian", "--sigma", "1e9", "--no-progress"]))
+    assert "sigma 1e+09 pixels is wider than the images (16 x 16 px)" in line and not (tmp_path / "o").exists()
+    assert main(["simulate", str(thin), str(tmp_path / "o"), "--thickness", "3", "--method", "gaussian", "--sigma",
+                 "16", "--no-progress"]) == 0
