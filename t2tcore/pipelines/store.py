@@ -19,6 +19,7 @@ A pair is written into staging, moved into place, and only then recorded
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -90,6 +91,9 @@ class PairsFolder:
             if self.root.resolve() in target.parents:  # never anything outside OUT
                 target.unlink(missing_ok=True)
                 sidecar_path(target).unlink(missing_ok=True)
+                if target.parent != self.root.resolve():
+                    with contextlib.suppress(OSError):  # thick/ of an earlier setting, now empty
+                        target.parent.rmdir()
 
     # ---------------------------------------------------------------- files
     @staticmethod

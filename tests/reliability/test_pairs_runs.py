@@ -107,3 +107,23 @@ def test_kill_9_of_pairs_leaves_no_worker_running(big_tree, tmp_path):
     again = run(["pairs", big_tree, out, "--thickness", "3", "--workers", "2", "--no-progress"])
     assert again.returncode == 0, again.stderr
     assert "6 thin series" in again.stdout and _records(out) == 6
+
+
+def test_pairs_csv_records_tidy_paths_and_no_empty_folder_is_left(tmp_path):
+    """Item 24: DATA given as ../data was recorded with its '..'; switching to two thicknesses
+    left an empty thick/ folder."""
+    data = tmp_path / "data"
+    write_series(make_series(n=30, seed=1, patient="A"), data / "A" / "thin.nii.gz")
+    (tmp_path / "work").mkdir()
+    args = ["--workers", "1", "--no-progress"]
+    r = run(["pairs", "../data", "../P", "--thickness", "3", *args], cwd=tmp_path / "work")
+    assert r.returncode == 0, r.stderr
+    with open(tmp_path / "P" / "pairs.csv", newline="") as f:
+        row = next(csv.DictReader(f))
+    recorded = [v for v in row.values() if "thin.nii.gz" in v and "data" in v]
+    assert recorded and all(".." not in v for v in recorded), row
+    assert any(Path(v) == data / "A" / "thin.nii.gz" for v in recorded), row
+    r = run(["pairs", data, tmp_path / "P", "--thickness", "3", "5", *args])
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in (tmp_path / "P").iterdir() if not p.name.startswith(".")) == [
+        "datalist.json", "pairs.csv", "thick_3mm", "thick_5mm", "thin"]
