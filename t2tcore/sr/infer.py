@@ -296,6 +296,13 @@ def apply_model(
     else:
         targets = np.asarray(target_positions, dtype=np.float64).reshape(-1)
         step = float(np.median(np.diff(np.sort(targets)))) if targets.size > 1 else None
+        train_step = float(sim["thin_spacing_mm"])
+        if not force and step is not None and abs(step - train_step) > _INTERVAL_TOL * train_step:
+            raise SRInputError(
+                f"the target positions are {step:g} mm apart; the model makes thin slices every {train_step:g} mm "
+                "(its training data's spacing): match a series of that spacing (or force=True / --force to ask for "
+                "it anyway)"
+            )
     depth = int(ckpt["config"]["patch"][0])
     if targets.size < depth:
         raise SRInputError(

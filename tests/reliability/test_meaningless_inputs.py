@@ -120,3 +120,21 @@ def test_a_blur_wider_than_the_images_is_refused_before_any_memory_is_asked(tmp_
     assert "sigma 1e+09 pixels is wider than the images (16 x 16 px)" in line and not (tmp_path / "o").exists()
     assert main(["simulate", str(thin), str(tmp_path / "o"), "--thickness", "3", "--method", "gaussian", "--sigma",
                  "16", "--no-progress"]) == 0
+
+
+@pytest.mark.slow
+def test_sr_apply_match_keeps_the_training_spacing_guard(tmp_path, capsys):
+    """Hostile report item 4: --interval 0.4 was refused, --match of a 0.4 mm series was not."""
+    thins = [write_series(make_series(n=30, size=24, seed=s), tmp_path / f"t{s}") for s in range(2)]
+    ckpt = tmp_path / "m.pt"
+    assert main(["sr", "train", *map(str, thins), "--out", str(ckpt), *_SR]) == 0  # thin every 0.8 mm
+    src = make_series(n=60, size=24, seed=9, spacing=0.4)
+    thick = _thick(src, 5, 3.0, "thick", tmp_path)  # 3 mm every 2 mm
+    fine = write_series(src, tmp_path / "fine04")  # the real thin series, 0.4 mm apart
+    capsys.readouterr()
+    line = error_line(capsys, main(["sr", "apply", str(ckpt), str(thick), str(tmp_path / "sr"), "--match", str(fine),
+                                    "--no-progress"]))
+    assert "0.4 mm apart" in line and "every 0.8 mm" in line and "--force" in line and "force=True" not in line
+    assert not (tmp_path / "sr").exists()
+    assert main(["sr", "apply", str(ckpt), str(thick), str(tmp_path / "sr"), "--match", str(fine), "--force",
+                 "--no-progress"]) == 0
