@@ -89,7 +89,7 @@ def _run_pairs(args) -> int:
     print("\n".join(summary.lines()))
     if summary.n_training + summary.n_validation == 0:  # a training set without a pair is no result
         n = len(summary.failed) + len(summary.skipped)
-        raise T2TError(f"no pairs: {n} series skipped and none made (reasons above); {args.out} holds no training pair")
+        raise T2TError(f"no pairs: {n} series skipped and none made (reasons above); no training pair in {args.out}")
     return 0
 
 

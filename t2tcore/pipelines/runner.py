@@ -18,6 +18,7 @@ those running finish their own all-or-nothing write.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import sys
@@ -97,9 +98,24 @@ def _dask(tasks: Sequence, func: Callable, address: str, failed: Callable, name:
         from distributed import Client, as_completed as dask_completed
     except ImportError:
         raise RunnerError("--scheduler needs Dask's distributed: pip install 't2t[pipelines]'") from None
+
+    class _QuietClient(Client):
+        """A Client whose failed start is not closed again at garbage collection (which waited
+        20 s and printed "Exception ignored in Client.__del__ ... TimeoutError")."""
+
+        failed = False
+
+        def __del__(self):
+            if not self.failed:
+                super().__del__()
+
+    client = _QuietClient.__new__(_QuietClient)  # kept, so that a failed start can be cleaned up here
     try:
-        client = Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+        client.__init__(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
     except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, ValueError for a bad address
+        client.failed = True
+        with contextlib.suppress(Exception):
+            client._loop_runner.stop()  # its event loop thread; nothing else was started
         raise RunnerError(f"cannot reach the Dask scheduler at {address} ({type(exc).__name__}: {exc})") from None
     run = uuid.uuid4().hex[:8]
     futures = []

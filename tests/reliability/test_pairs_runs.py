@@ -127,3 +127,16 @@ def test_pairs_csv_records_tidy_paths_and_no_empty_folder_is_left(tmp_path):
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in (tmp_path / "P").iterdir() if not p.name.startswith(".")) == [
         "datalist.json", "pairs.csv", "thick_3mm", "thick_5mm", "thin"]
+
+
+def test_an_unreachable_scheduler_is_one_line_quickly_and_leaves_nothing(tmp_path):
+    """Item 9: 'Exception ignored in Client.__del__ ... TimeoutError' 20 s after the error, and
+    OUT/.t2t-pairs left behind."""
+    pytest.importorskip("distributed")  # an optional extra (t2t[pipelines])
+    thin = write_series(make_series(n=20), tmp_path / "thin.nii.gz")
+    t0 = time.monotonic()
+    r = run(["pairs", thin, tmp_path / "PZ", "--thickness", "3", "--scheduler", "notaurl", "--no-progress"])
+    line = one_line_error(r)
+    assert "cannot reach the Dask scheduler at notaurl" in line and "Exception ignored" not in r.stderr
+    assert time.monotonic() - t0 < 15
+    assert not (tmp_path / "PZ").exists() and not list(tmp_path.glob(".PZ*"))
