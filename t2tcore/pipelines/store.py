@@ -109,13 +109,17 @@ class PairsFolder:
             tmp.unlink(missing_ok=True)
             raise PairOutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
-    def release(self) -> None:
-        """Give the claim back (:func:`t2tcore.io.lock.release`); a folder this run created and
-        left without a pair (the scheduler unreachable, every series bad) is removed."""
+    def release(self, *, drop_if_unused: bool = False) -> None:
+        """Give the claim back (:func:`t2tcore.io.lock.release`).
+
+        ``drop_if_unused``: a folder this run created and left without a pair (the scheduler
+        unreachable, every series bad) is removed first.
+        """
         from t2tcore.io import lock
 
         try:
-            if self.new and not any(self.records.glob("*.json")) and [p.name for p in self.root.iterdir()] == [STATE]:
+            if (drop_if_unused and self.new and not any(self.records.glob("*.json"))
+                    and [p.name for p in self.root.iterdir()] == [STATE]):
                 shutil.rmtree(self.state, ignore_errors=True)
                 self.root.rmdir()
         except OSError:
