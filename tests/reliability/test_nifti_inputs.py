@@ -119,3 +119,45 @@ def test_algorithm_1_starts_at_the_same_anatomy_whatever_the_array_order(tmp_pat
     ta, tb = (simulate_series(s, 3.0, 2.0, "proposed") for s in (sa, sb))
     np.testing.assert_allclose(ta.ipp, tb.ipp, atol=1e-5)  # before: z = 5, 7, ... against 6.3, 8.3, ...
     np.testing.assert_allclose(ta.volume, tb.volume, atol=1e-6)
+
+
+def _grid_pair(tmp_path, thin_axis0: bool):
+    """A thin NIfTI (1 mm, dcm2niix-like LAS) and a real 3 mm NIfTI of the same scan, one of them
+    stored with its slices on the first array axis (slice_dim 0)."""
+    aff = np.array([[-0.7, 0, 0, 50], [0, 0.7, 0, -20], [0, 0, 1.0, -30], [0, 0, 0, 1]])
+    i, j, k = np.meshgrid(np.arange(32), np.arange(30), np.arange(40), indexing="ij")
+    thin = (100 * np.sin(k / 4) + 3 * i - 2 * j).astype(np.int16)
+    thick_aff = aff.copy()
+    thick_aff[:3, 2] *= 3
+    thick_aff[2, 3] = -29
+    thick = np.zeros((32, 30, 12), np.int16)
+
+    def save(name, data, affine, axis0, thickness):
+        if axis0:
+            data, affine = np.ascontiguousarray(data.transpose(2, 1, 0)), affine[:, [2, 1, 0, 3]]
+        img = nib.Nifti1Image(data, affine)
+        if axis0:
+            img.header.set_dim_info(slice=0)
+        nib.save(img, str(tmp_path / f"{name}.nii.gz"))
+        (tmp_path / f"{name}.json").write_text(json.dumps({"SliceThickness": thickness}))
+        return tmp_path / f"{name}.nii.gz"
+
+    return save("thin", thin, aff, thin_axis0, 1), save("real", thick, thick_aff, not thin_axis0, 3)
+
+
+def test_match_with_slices_on_another_axis_writes_the_real_files_affine(tmp_path):
+    """Item 3: thin slices on axis 2 and the real file's on axis 0 (or the reverse) gave an affine
+    that was neither the real file's nor the input's."""
+    results = []
+    for thin_axis0 in (False, True):
+        folder = tmp_path / f"case{int(thin_axis0)}"
+        folder.mkdir()
+        thin, real = _grid_pair(folder, thin_axis0)
+        r = run(["simulate", thin, folder / "m.nii.gz", "--match", real, "--no-progress"])
+        assert r.returncode == 0, r.stderr
+        out, ref = nib.load(str(folder / "m.nii.gz")), nib.load(str(real))
+        assert out.shape == ref.shape
+        np.testing.assert_allclose(out.affine, ref.affine, atol=1e-3)
+        data = out.get_fdata()
+        results.append(data if out.shape[2] == 12 else data.transpose(2, 1, 0))
+    np.testing.assert_allclose(results[0], results[1], atol=0.5)  # one physical result, either layout
