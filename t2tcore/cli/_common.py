@@ -146,7 +146,21 @@ def match_positions(thin, real, real_dir: str):
             SeriesWarning,
             stacklevel=2,
         )
+    elif not (thin_for and real_for) and (
+        thin.shape[1:] != real.shape[1:] or not np.allclose(thin.pixel_spacing, real.pixel_spacing, rtol=1e-3)
+    ):  # NIfTI has no frame of reference: the image grid is what tells another scan
+        warnings.warn(
+            f"{real_dir}: images of {real.shape[1]} x {real.shape[2]} px at {_mm(real.pixel_spacing)} mm, the thin "
+            f"series' are {thin.shape[1]} x {thin.shape[2]} px at {_mm(thin.pixel_spacing)} mm: is it the same scan? "
+            "The output keeps the thin series' images, only the slice positions are the real series'",
+            SeriesWarning,
+            stacklevel=2,
+        )
     return real.ipp @ thin.normal
+
+
+def _mm(pair) -> str:
+    return " x ".join(f"{float(v):.4g}" for v in pair)
 
 
 def claim_series_output(out, inputs, overwrite: bool):

@@ -161,3 +161,19 @@ def test_match_with_slices_on_another_axis_writes_the_real_files_affine(tmp_path
         data = out.get_fdata()
         results.append(data if out.shape[2] == 12 else data.transpose(2, 1, 0))
     np.testing.assert_allclose(results[0], results[1], atol=0.5)  # one physical result, either layout
+
+
+def test_match_of_a_nifti_on_another_grid_warns(tmp_path):
+    """Item 14: --match with a NIfTI of another grid (another scan) was taken without a word;
+    DICOM has FrameOfReferenceUID for that, NIfTI only its grid."""
+    thin, _ = _grid_pair(tmp_path, False)  # 32 x 30 px at 0.7 mm
+    other = _nifti(tmp_path / "other.nii.gz", np.zeros((6, 5, 8), np.int16),
+                   affine=np.diag([0.8, 0.9, 3.0, 1.0]) + np.array([[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, -28],
+                                                                     [0, 0, 0, 0]]), thickness=3)
+    r = run(["simulate", thin, tmp_path / "m.nii.gz", "--match", other, "--no-progress"])
+    assert r.returncode == 0, r.stderr
+    assert "images of 5 x 6 px at 0.9 x 0.8 mm, the thin series' are 30 x 32 px at 0.7 x 0.7 mm: is it the " \
+           "same scan?" in r.stderr, r.stderr
+    _, real = _grid_pair(tmp_path, False)  # the same scan: no warning
+    r = run(["simulate", thin, tmp_path / "m2.nii.gz", "--match", real, "--no-progress"])
+    assert r.returncode == 0 and "same scan" not in r.stderr, r.stderr
