@@ -57,3 +57,21 @@ def test_a_named_pipe_in_a_dicom_folder_is_left_out_instead_of_hanging(tmp_path)
     r = run(["simulate", folder, tmp_path / "o.nii.gz", "--thickness", "3", "--interval", "2", "--no-progress"],
             timeout=60)
     assert r.returncode == 0, r.stderr
+
+
+def test_overwrite_of_a_folder_this_user_may_not_move_is_refused_before_the_work(tree):
+    """Item 10: as nobody in a world-writable rw/ holding root's existing/ (0755), --overwrite did
+    the work, then failed to move it in, left rw/.existing.t2t-old-*/ and, on the next run, said
+    that a killed run had left staging."""
+    r = tree
+    existing = r / "rw" / "existing"
+    write_series(make_series(n=20, seed=4), existing)  # root's, 0755
+    os.chmod(existing, 0o755)
+    before = sorted(p.name for p in existing.iterdir())
+    for _ in range(2):
+        proc = as_nobody(["simulate", r / "rw" / "ras.nii.gz", existing, "--thickness", "3", "--interval", "2",
+                          "--overwrite", "--no-progress"])
+        line = one_line_error(proc)
+        assert f"{existing}: cannot be replaced" in line and "killed" not in proc.stderr, proc.stderr
+        assert sorted(p.name for p in (r / "rw").iterdir()) == ["existing", "ras.json", "ras.nii.gz"]
+        assert sorted(p.name for p in existing.iterdir()) == before
