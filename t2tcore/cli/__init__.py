@@ -66,6 +66,20 @@ def _quiet_stdout() -> None:
         pass
 
 
+def _cli_wording(text: str) -> str:
+    """A library message in the command's words: its options, not the Python API's keywords."""
+    import re
+
+    text = text.replace("overwrite=True / --overwrite", "--overwrite").replace("force=True / --force", "--force")
+    return re.sub(r"series_uid \(t2t: (--[\w-]+)\)", r"\1", text)
+
+
+def _name(args) -> str:
+    """The command as the user typed it (``t2t sr apply``), as argparse names it in its errors."""
+    action = getattr(args, "action", None) or getattr(args, "data_command", None)
+    return f"t2t {args.command}" + (f" {action}" if action else "")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``t2t`` command; returns the process exit status.
 
@@ -87,13 +101,22 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()
         return code
     except T2TError as exc:
-        print(f"t2t {args.command}: error: {exc}", file=sys.stderr)
+        print(f"{_name(args)}: error: {_cli_wording(str(exc))}", file=sys.stderr)
+        return EXIT_INPUT_ERROR
+    except PermissionError as exc:  # a path this user may not read or reach: name it, no traceback
+        where = exc.filename or "a file"
+        print(f"{_name(args)}: error: {where}: permission denied (this user cannot read it, or a folder on "
+              "its path)", file=sys.stderr)
+        return EXIT_INPUT_ERROR
+    except MemoryError:  # what the size checks did not foresee: one line, the outputs are cleaned up
+        print(f"{_name(args)}: error: out of memory (this machine cannot hold the work asked for; nothing written)",
+              file=sys.stderr)
         return EXIT_INPUT_ERROR
     except Terminated:
-        print(f"t2t {args.command}: terminated, nothing written", file=sys.stderr)
+        print(f"{_name(args)}: terminated, nothing written", file=sys.stderr)
         return 143
     except KeyboardInterrupt:
-        print(f"t2t {args.command}: interrupted, nothing written", file=sys.stderr)
+        print(f"{_name(args)}: interrupted, nothing written", file=sys.stderr)
         return 130
     except BrokenPipeError:
         _quiet_stdout()

@@ -36,6 +36,28 @@ def slice_profile_path(args: argparse.Namespace, command: str) -> str | None:
     return path
 
 
+def show_progress(args) -> bool:
+    """Progress bars for this command: not with --no-progress, and only where someone watches them.
+
+    A terminal on stderr, or the log file ``T2T_PROGRESS_FILE`` names (the book's build logs,
+    :mod:`t2tcore.progress`); never into a redirected stderr, where a bar's carriage returns
+    fill a log file with ``0%|...`` lines.
+    """
+    import os
+    import sys
+
+    from t2tcore.progress import PROGRESS_FILE_ENV
+
+    if getattr(args, "no_progress", False):
+        return False
+    if os.environ.get(PROGRESS_FILE_ENV):
+        return True
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # stderr replaced or closed
+        return False
+
+
 def positive_mm(text: str) -> float:
     try:
         value = float(text)
@@ -46,15 +68,20 @@ def positive_mm(text: str) -> float:
     return value
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number >= 1."""
+def whole_number(text: str, minimum: int = 1) -> int:
+    """An argparse type: a whole number >= ``minimum``."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
     return value
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1."""
+    return whole_number(text, 1)
 
 
 class LazyChoices(Sequence):
@@ -139,7 +166,21 @@ def match_positions(thin, real, real_dir: str):
             SeriesWarning,
             stacklevel=2,
         )
+    elif not (thin_for and real_for) and (
+        thin.shape[1:] != real.shape[1:] or not np.allclose(thin.pixel_spacing, real.pixel_spacing, rtol=1e-3)
+    ):  # NIfTI has no frame of reference: the image grid is what tells another scan
+        warnings.warn(
+            f"{real_dir}: images of {real.shape[1]} x {real.shape[2]} px at {_mm(real.pixel_spacing)} mm, the thin "
+            f"series' are {thin.shape[1]} x {thin.shape[2]} px at {_mm(thin.pixel_spacing)} mm: is it the same scan? "
+            "The output keeps the thin series' images, only the slice positions are the real series'",
+            SeriesWarning,
+            stacklevel=2,
+        )
     return real.ipp @ thin.normal
+
+
+def _mm(pair) -> str:
+    return " x ".join(f"{float(v):.4g}" for v in pair)
 
 
 def claim_series_output(out, inputs, overwrite: bool):
@@ -217,6 +258,33 @@ def check_thinner(thin, thickness: float, what: str) -> None:
     if t is not None and thickness < t * (1 - 1e-3):
         raise T2TError(f"{what} {thickness:g} mm is thinner than the thin series' slices ({t:g} mm): a simulated "
                        "thick slice cannot be thinner than the slices it is made of")
+
+
+def check_covered(thin, thickness: float, what: str) -> None:
+    """Refuse a thick slice wider than the whole thin series: every slice would be the same mean."""
+    n = int(thin.volume.shape[0])
+    covered = float(thin.positions[-1] - thin.positions[0]) + float(thin.thickness or thin.spacing or 0.0)
+    if n > 1 and thickness > covered * (1 + 1e-3):
+        raise T2TError(f"{what} {thickness:g} mm is wider than the whole thin series ({n} slices cover {covered:.4g} "
+                       "mm): every thick slice would be the same average of all of it")
+
+
+def same_series(a, b) -> bool:
+    """Two series read from the same data: one SeriesInstanceUID, or the same files."""
+    import os
+
+    if a.series_uid and a.series_uid == b.series_uid:
+        return True
+    files_a = {os.path.realpath(f) for f in a.files}
+    return bool(files_a) and files_a == {os.path.realpath(f) for f in b.files}
+
+
+def check_distinct(series: Sequence, paths: Sequence, what: str) -> None:
+    """Refuse the same series given twice where distinct ones are meant (``what``: their role)."""
+    for j in range(len(series)):
+        for i in range(j):
+            if same_series(series[i], series[j]):
+                raise T2TError(f"{paths[j]} is the same series as {paths[i]}: {what} must be different series")
 
 
 def check_cuda(device) -> None:

@@ -10,6 +10,7 @@ from t2tcore.cli._common import (
     positive_mm,
     read_input,
     series_name,
+    show_progress,
 )
 from t2tcore.errors import T2TError
 
@@ -75,7 +76,7 @@ def _calibrate(args):
 
     from t2tcore.simulation.calibrate import fit_profile
 
-    progress = not args.no_progress
+    progress = show_progress(args)
     pairs, facts, thicknesses, kernels, read = [], [], [], set(), []
     for thin_dir, thick_dir in zip(args.dirs[::2], args.dirs[1::2]):
         thin = read_input(thin_dir, args.series_uid, "--series-uid", several=True, thickness=args.thin_thickness,
@@ -122,8 +123,14 @@ def _calibrate(args):
 
 
 def _check_pair(thin, thick, thin_dir, thick_dir) -> None:
-    """Refuse a pair on two grids, or given the wrong way round (THICK before THIN)."""
+    """Refuse a pair of one series, on two grids, or given the wrong way round (THICK before THIN)."""
     import numpy as np
+
+    from t2tcore.cli._common import same_series
+
+    if same_series(thin, thick):
+        raise T2TError(f"{thick_dir} is the same series as {thin_dir}: THICK must be the scanner's thick series of "
+                       "the same scan, not the thin one")
 
     if thin.shape[1:] != thick.shape[1:] or not np.allclose(thin.pixel_spacing, thick.pixel_spacing, rtol=1e-3):
         raise T2TError(

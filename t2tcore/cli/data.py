@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from t2tcore.cli._common import show_progress
+
 # --------------------------------------------------------------------------- t2t data ACTION
 # `t2t data` is a group: its actions register in _DATA_SUBCOMMANDS exactly like the top-level
 # sub-commands (an `_add_data_<action>(actions)` that calls set_defaults(func=_run_data_<action>)).
@@ -58,7 +60,7 @@ def _add_data_check(actions) -> None:
 def _run_data_check(args) -> int:
     from t2tcore.data.manifests import check
 
-    report = check(args.root, args.manifest, progress=not args.no_progress)
+    report = check(args.root, args.manifest, progress=show_progress(args))
     print(report)
     return 0 if report.ok else 1
 
@@ -99,7 +101,7 @@ def _run_data_virtual(args) -> int:
 
     t0 = time.perf_counter()
     kept = not args.force and is_up_to_date(args.profile, args.out_dir)
-    out = make_cohort(args.profile, args.out_dir, force=args.force, progress=not args.no_progress, device=args.device)
+    out = make_cohort(args.profile, args.out_dir, force=args.force, progress=show_progress(args), device=args.device)
     s = read_manifest(out)["summary"]
     what = "up to date, kept" if kept else f"made in {time.perf_counter() - t0:.0f} s"
     print(f"virtual cohort '{args.profile}': {s['n_test_patients']} test + {s['n_train_patients']} training patients, "
@@ -118,7 +120,7 @@ def _run_data_virtual_fibrosis(args) -> int:
     resolve_fibrosis_profile(args.profile)  # an unknown profile is a one-line error before anything is made
     t0 = time.perf_counter()
     kept = not args.force and is_fibrosis_up_to_date(args.profile, args.out_dir)
-    out = make_fibrosis_cohort(args.profile, args.out_dir, force=args.force, progress=not args.no_progress,
+    out = make_fibrosis_cohort(args.profile, args.out_dir, force=args.force, progress=show_progress(args),
                                device=args.device)
     s = json.loads((Path(out) / MANIFEST_NAME).read_text(encoding="utf-8"))["summary"]
     what = "up to date, kept" if kept else f"made in {time.perf_counter() - t0:.0f} s"

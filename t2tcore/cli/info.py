@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from t2tcore.cli._common import show_progress
+
 
 def _add_info(subparsers) -> None:
     p = subparsers.add_parser(
@@ -52,7 +54,7 @@ def _format_scan(scan) -> str:
 def _run_info(args) -> int:
     from t2tcore.io import scan_folder
 
-    scan = scan_folder(args.path, progress=not args.no_progress)
+    scan = scan_folder(args.path, progress=show_progress(args))
     if args.json:
         import dataclasses
         import json

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import sys
 
-from t2tcore.cli._common import LazyChoices, add_slice_profile, positive_int, positive_mm, slice_profile_path
+from t2tcore.cli._common import (
+    LazyChoices,
+    add_slice_profile,
+    positive_int,
+    positive_mm,
+    show_progress,
+    slice_profile_path,
+    whole_number,
+)
+from t2tcore.errors import T2TError
 
 
 def _count(text: str) -> int:
-    return 0 if text.strip() == "0" else positive_int(text)
+    """An argparse type: a whole number >= 0."""
+    return whole_number(text, 0)
 
 
 def _add_pairs(subparsers) -> None:
@@ -33,7 +43,7 @@ def _add_pairs(subparsers) -> None:
     p.add_argument("--interval", type=positive_mm, nargs="+", metavar="MM",
                    help="distance between thick slices in mm: one for all thicknesses or one per thickness "
                    "(default: each thickness, i.e. contiguous slices; a slice profile's own interval)")
-    p.add_argument("--method", default="proposed", metavar="METHOD",
+    p.add_argument("--method", default=None, metavar="METHOD",  # None: proposed, or calibrated with a profile
                    choices=LazyChoices("t2tcore.simulation.simulate", "METHODS", "PROFILE_METHODS"),
                    help="one of %(choices)s (default proposed: Algorithms 1 and 2 of the paper)")
     add_slice_profile(p, "a slice profile measured by `t2t calibrate`: selects --method calibrated")
@@ -58,18 +68,27 @@ def _run_pairs(args) -> int:
     from t2tcore.pipelines.settings import simulations
 
     profile = slice_profile_path(args, "pairs")
-    sims = simulations(args.thickness, args.interval, args.method, sigma=args.sigma, profile=profile)
+    if profile is not None and args.method not in (None, "calibrated"):
+        raise T2TError(f"--slice-profile selects --method calibrated (its measured kernel); it cannot be combined "
+                       f"with --method {args.method}: give one of them")
+    sims = simulations(args.thickness, args.interval, args.method or "proposed", sigma=args.sigma, profile=profile)
     try:
         summary = make_pairs(
             args.data, args.out, sims, dataset=args.dataset, thin_thickness=args.thin_thickness,
             workers=args.workers, scheduler=args.scheduler, val_patients=args.val_patients, seed=args.seed,
-            strict=args.strict, progress=not args.no_progress,
+            strict=args.strict, progress=show_progress(args),
         )
-    except KeyboardInterrupt:
-        print(f"t2t pairs: interrupted; the series finished so far are kept in {args.out} (not yet in its index): "
+    except KeyboardInterrupt as exc:  # Ctrl-C: 130; SIGTERM: 143, as every t2t command
+        from t2tcore.cli import Terminated
+
+        how = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        print(f"t2t pairs: {how}; the series finished so far are kept in {args.out} (not yet in its index): "
               "run the same command again to go on", file=sys.stderr)
-        return 130
+        return 143 if isinstance(exc, Terminated) else 130
     print("\n".join(summary.lines()))
+    if summary.n_training + summary.n_validation == 0:  # a training set without a pair is no result
+        n = len(summary.failed) + len(summary.skipped)
+        raise T2TError(f"no pairs: {n} series skipped and none made (reasons above); no training pair in {args.out}")
     return 0
 
 

@@ -6,15 +6,17 @@ import warnings
 
 from t2tcore import __version__
 from t2tcore.cli._common import (
-    SERIES_PATH_HELP,
     LazyChoices,
+    SERIES_PATH_HELP,
     add_slice_profile,
+    check_covered,
     check_thinner,
     claim_series_output,
     match_positions,
     positive_mm,
     read_input,
     series_name,
+    show_progress,
     slice_profile_path,
 )
 from t2tcore.errors import T2TError
@@ -54,7 +56,7 @@ def _add_simulate(subparsers) -> None:
     )
     p.add_argument(
         "--method",
-        default="proposed",
+        default=None,  # None: proposed, or calibrated with --profile (an explicit other method is refused)
         # without a metavar argparse lists the choices (importing the simulation package) as it builds the parser
         metavar="METHOD",
         choices=LazyChoices("t2tcore.simulation.simulate", "METHODS", "PROFILE_METHODS"),
@@ -92,7 +94,7 @@ def _add_simulate(subparsers) -> None:
 def _run_simulate(args) -> int:
     from t2tcore.errors import SeriesWarning
 
-    method = args.method
+    method = args.method or "proposed"
     profile = (_simulate_profile(args) if slice_profile_path(args, "simulate") is not None or method == "calibrated"
                else None)
     if profile is not None:
@@ -109,7 +111,7 @@ def _run_simulate(args) -> int:
         warnings.warn(f"--method {method} places slices by groups of thin slices (index-based, as the paper's "
                       f"baselines do); --interval {args.interval:g} is ignored", SeriesWarning)
         args.interval = None
-    progress = not args.no_progress
+    progress = show_progress(args)
     inputs = [args.in_dir, args.match, args.slice_profile]
     with claim_series_output(args.out_dir, inputs, args.overwrite) as claim:
         return _simulate(args, method, profile, claim.path, progress)
@@ -131,7 +133,9 @@ def _simulate(args, method: str, profile, out, progress: bool) -> int:
                 raise T2TError(f"{args.match}: no SliceThickness in the header; give --thickness")
             thickness = real.thickness
         how = f"at the {target.size} positions of {series_name(real, args.match)}"
-    check_thinner(thin, thickness, "--thickness" if args.thickness is not None else f"{args.match}: SliceThickness")
+    what = "--thickness" if args.thickness is not None else f"{args.match}: SliceThickness"
+    check_thinner(thin, thickness, what)
+    check_covered(thin, thickness, what)
     try:
         thick = simulate_series(
             thin,
@@ -170,8 +174,9 @@ def _simulate_profile(args):
 
     if args.slice_profile is None:
         raise T2TError("--method calibrated needs --slice-profile SLICE_PROFILE.json (made by `t2t calibrate`)")
-    if args.method not in ("proposed", "calibrated"):
-        raise T2TError(f"--slice-profile selects the calibrated method; it cannot be combined with --method {args.method}")
+    if args.method not in (None, "calibrated"):
+        raise T2TError(f"--slice-profile selects --method calibrated (its measured kernel); it cannot be combined with "
+                       f"--method {args.method}: give one of them")
     profile = SliceProfile.from_json(args.slice_profile)  # SliceProfileError is a T2TError
     if args.match is None:
         if args.thickness is None:

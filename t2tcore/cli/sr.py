@@ -8,6 +8,7 @@ from t2tcore.cli._common import (
     LazyChoices,
     add_slice_profile,
     check_cuda,
+    check_distinct,
     check_thinner,
     check_uids_used,
     claim_file_output,
@@ -16,6 +17,7 @@ from t2tcore.cli._common import (
     positive_mm,
     read_input,
     slice_profile_path,
+    show_progress,
 )
 from t2tcore.errors import T2TError
 
@@ -192,9 +194,10 @@ def _train(args, config, out, overwrite: bool, main_process: bool) -> dict:
     from t2tcore.sr.checkpoint import save_checkpoint
     from t2tcore.sr.train import train_model
 
-    progress = not args.no_progress
+    progress = show_progress(args)
     thin = [read_input(p, args.series_uid, "--series-uid", several=True, progress=progress) for p in args.thin]
     check_uids_used(args.series_uid, thin, "--series-uid")
+    check_distinct(thin, args.thin, "the thin series to train on")
     from t2tcore.sr.config import spec_min
 
     for path, s in zip(args.thin, thin):
@@ -227,7 +230,7 @@ def _apply(args, out) -> int:
     from t2tcore.sr.checkpoint import load_checkpoint
     from t2tcore.sr.infer import apply_model
 
-    progress = not args.no_progress
+    progress = show_progress(args)
     ckpt = load_checkpoint(args.ckpt)
     thick = read_input(args.thick, args.series_uid, "--series-uid", progress=progress)
     targets, real = None, None

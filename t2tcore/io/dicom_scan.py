@@ -92,7 +92,10 @@ _DEFER_BYTES = 4096
 
 
 def _list_files(path: pathlib.Path) -> list[str]:
-    """Regular files under ``path`` (recursively), hidden files and folders ignored, sorted."""
+    """Regular files under ``path`` (recursively), hidden files and folders ignored, sorted.
+
+    Named pipes, sockets and devices are left out: opening a pipe would wait forever.
+    """
 
     def fail(exc: OSError) -> None:
         raise exc
@@ -100,7 +103,8 @@ def _list_files(path: pathlib.Path) -> list[str]:
     files: list[str] = []
     for root, dirs, names in os.walk(path, onerror=fail):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        files.extend(os.path.join(root, n) for n in sorted(names) if not n.startswith("."))
+        files.extend(f for f in (os.path.join(root, n) for n in sorted(names) if not n.startswith("."))
+                     if os.path.isfile(f))
     return files
 
 
@@ -343,8 +347,8 @@ def scan_files(path: Any, progress: bool = False) -> tuple[pathlib.Path, list[di
     if p.is_dir():
         try:
             files = _list_files(p)
-        except OSError as exc:
-            raise DicomReadError(f"{p}: cannot list the folder ({exc.strerror or exc})") from None
+        except OSError as exc:  # the folder that cannot be listed: p or one inside it
+            raise DicomReadError(f"{exc.filename or p}: cannot list the folder ({exc.strerror or exc})") from None
         if not files:
             raise DicomReadError(f"{p}: the folder is empty (no files)")
     elif p.is_file():

@@ -17,6 +17,7 @@ is released. Forked worker processes never release their parent's lock.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import socket
@@ -139,10 +140,15 @@ def _create(lock: Path) -> bool:
         fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
     except FileExistsError:
         return False
+    data = (json.dumps(_me()) + "\n").encode("utf-8")
     try:
-        os.write(fd, (json.dumps(_me()) + "\n").encode("utf-8"))
-    finally:
+        if os.write(fd, data) != len(data):
+            raise OSError(errno.ENOSPC, "No space left on device (the lock file was cut short)")
+    except BaseException:  # a disk full: no empty lock file left, which later runs took for one starting
         os.close(fd)
+        lock.unlink(missing_ok=True)
+        raise
+    os.close(fd)
     return True
 
 

@@ -35,7 +35,9 @@ Writing (:func:`write_nifti`)
     DerivationDescription: the method and what made the series). Voxels are int16 HU
     (rounded, as the DICOM writer stores them: within 0.5 HU, far below CT noise, half
     the size of float32, and what dcm2niix writes for CT), with scl_slope and
-    scl_inter only for ranges beyond int16; ``dtype="float32"`` keeps values exactly.
+    scl_inter only for ranges beyond int16; float32 (exact) for a series read from a NIfTI
+    file that stores floats or integers int16 cannot hold (``Series.storage``, kept by
+    ``derive``, so float input gives float output), or with ``dtype="float32"``.
     The output is claimed and both files are staged beside it and committed at the end
     (:mod:`t2tcore.io.outdir`).
 """
@@ -68,6 +70,7 @@ __all__ = [
     "scan_nifti",
     "write_nifti",
     "check_nifti_output",
+    "storage_of",
     "grid_from_affine",
 ]
 
@@ -80,7 +83,12 @@ def has_nifti_suffix(path: str | os.PathLike) -> bool:
 
 def is_nifti_path(path: str | os.PathLike) -> bool:
     """True if ``path`` names a NIfTI file to read: a NIfTI suffix, and not a folder."""
-    return has_nifti_suffix(path) and not pathlib.Path(path).is_dir()
+    if not has_nifti_suffix(path):
+        return False
+    try:
+        return not pathlib.Path(path).is_dir()
+    except OSError:  # unreachable (permission denied): the reader says so, naming it
+        return True
 
 
 def _stem(path: pathlib.Path) -> str:
@@ -103,19 +111,54 @@ def sidecar_path(path: str | os.PathLike) -> pathlib.Path:
 
 
 def _load(p: pathlib.Path):
+    import stat
+
     import nibabel as nib
 
-    if not p.exists():
-        raise NiftiReadError(f"{p}: no such file")
-    if p.is_dir():
+    try:
+        mode = p.stat().st_mode
+    except FileNotFoundError:
+        raise NiftiReadError(f"{p}: no such file") from None
+    except OSError as exc:
+        raise NiftiReadError(f"{p}: cannot be read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(mode):
         raise NiftiReadError(f"{p}: is a folder, not a NIfTI file")
+    if not stat.S_ISREG(mode):  # a named pipe would block the reader forever
+        raise NiftiReadError(f"{p}: not a regular file (a pipe, socket or device); t2t reads NIfTI files")
     try:
         img = nib.load(str(p))
     except Exception as exc:  # noqa: BLE001 - nibabel raises many types on bad files
         raise NiftiReadError(f"{p}: not a readable NIfTI file ({type(exc).__name__}: {exc})") from None
     if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):
         raise NiftiReadError(f"{p}: not a NIfTI-1/2 image ({type(img).__name__})")
+    kind = img.get_data_dtype().kind
+    if kind not in "biuf":
+        what = "complex" if kind == "c" else f"{img.get_data_dtype()} (not one value per voxel)"
+        raise NiftiReadError(f"{p}: the voxels are {what}; t2t reads one real value (HU) per voxel")
     return img
+
+
+def storage_of(img, volume: np.ndarray | None = None) -> str:
+    """How a NIfTI image stores its voxels, as a series keeps it (``Series.storage``).
+
+    ``"int16"`` for integers that int16 holds exactly (int8, uint8, int16; or wider integers,
+    or integers with integral scl_slope and scl_inter, whose values -- ``volume`` when given --
+    all fit in int16); ``"float32"`` for floats, fractional scaling, or wider ranges.
+    """
+    dtype = img.get_data_dtype()
+    if dtype.kind == "f":
+        return "float32"
+    slope, inter = img.header.get_slope_inter()
+    slope = 1.0 if slope is None else float(slope)
+    inter = 0.0 if inter is None else float(inter)
+    if not (float(slope).is_integer() and float(inter).is_integer()):
+        return "float32"
+    if dtype.kind == "b" or (np.iinfo(dtype).min >= -32768 and np.iinfo(dtype).max <= 32767 and (slope, inter) == (1, 0)):
+        return "int16"
+    if volume is None:
+        return "float32"
+    vmin, vmax = float(np.min(volume)), float(np.max(volume))
+    return "int16" if -32768 <= vmin and vmax <= 32767 else "float32"
 
 
 def _sidecar(p: pathlib.Path) -> dict:
@@ -139,6 +182,11 @@ def _number(meta: dict, key: str) -> float | None:
     return v if np.isfinite(v) and v > 0 else None
 
 
+def _invalid(meta: dict, key: str) -> bool:
+    """The sidecar has ``key``, but not as a number > 0 (mm)."""
+    return key in meta and (isinstance(meta[key], bool) or _number(meta, key) is None)
+
+
 def _thickness(p: pathlib.Path, meta: dict, g: Grid, thickness: float | None) -> tuple[float, str]:
     """(slice thickness in mm, where it came from)."""
     if thickness is not None:
@@ -146,6 +194,9 @@ def _thickness(p: pathlib.Path, meta: dict, g: Grid, thickness: float | None) ->
         if not (np.isfinite(t) and t > 0):
             raise ValueError(f"thickness must be > 0 (mm), got {thickness}")
         return t, "given"
+    if _invalid(meta, "SliceThickness"):
+        raise NiftiReadError(f"{sidecar_path(p)}: SliceThickness is {json.dumps(meta['SliceThickness'])}, not a "
+                             "thickness in mm (a number > 0); correct the sidecar or give the thickness")
     t = _number(meta, "SliceThickness")
     if t is not None:
         return t, f"SliceThickness of {sidecar_path(p).name}"
@@ -218,6 +269,7 @@ def read_nifti(path: str | os.PathLike, thickness: float | None = None) -> Serie
         files=(p,),
         series_number=int(number) if isinstance(number, (int, float)) and not isinstance(number, bool) else None,
         nifti_layout=g.layout,
+        storage=storage_of(img, volume),
     )
     for note in series.notes:
         if note.startswith(("irregular slice spacing", "gantry tilt")):
@@ -243,7 +295,9 @@ def scan_nifti(path: str | os.PathLike) -> FolderScan:
     geo = geometry_report(g.positions, g.ipp, normal)
     notes = [str(w.message).removeprefix(f"{p}: ") for w in record] + g.notes + geo.notes
     thick = _number(meta, "SliceThickness")
-    if thick is None:
+    if _invalid(meta, "SliceThickness"):
+        notes.append(f"invalid SliceThickness in the JSON sidecar: {json.dumps(meta['SliceThickness'])}")
+    elif thick is None:
         notes.append("no slice thickness (NIfTI has none, and no JSON sidecar gives SliceThickness)")
     dtype = img.get_data_dtype()
     slope, inter = img.header.get_slope_inter()
@@ -331,7 +385,7 @@ def _sidecar_for(series: Series) -> dict:
 
 
 def write_nifti(
-    series: Series, path: str | os.PathLike, overwrite: bool = False, *, dtype: str = "int16"
+    series: Series, path: str | os.PathLike, overwrite: bool = False, *, dtype: str | None = None
 ) -> pathlib.Path:
     """Write a series as a NIfTI-1 file with a JSON sidecar.
 
@@ -344,8 +398,10 @@ def write_nifti(
     overwrite : bool, optional
         Replace an existing file and sidecar (never the series' own input).
     dtype : {"int16", "float32"}, optional
-        Voxel type: int16 HU rounded to the nearest integer (default; scl_slope/scl_inter
-        chosen by nibabel only if the range exceeds int16), or float32 (exact).
+        Voxel type: int16 HU rounded to the nearest integer (scl_slope/scl_inter chosen by
+        nibabel only if the range exceeds int16), or float32 (exact). Default: the series'
+        ``storage`` (float32 for a series read from a NIfTI file of floats, or of integers
+        that int16 does not hold), else int16.
 
     Returns
     -------
@@ -362,6 +418,8 @@ def write_nifti(
     """
     import nibabel as nib
 
+    if dtype is None:
+        dtype = getattr(series, "storage", None) or "int16"
     if dtype not in ("int16", "float32"):
         raise ValueError(f"dtype must be 'int16' or 'float32', got {dtype!r}")
     inputs = list(series.files) + list(series.source_files)

@@ -195,10 +195,13 @@ def _columns(affine, scale: float, p) -> tuple[np.ndarray, list[np.ndarray], lis
     """The LPS affine in mm, its three columns and their lengths (voxel sizes, mm)."""
     m = LPS @ np.asarray(affine, dtype=np.float64)
     m[:3, :] *= scale
+    if not np.all(np.isfinite(m)):
+        what = "origin (translation)" if np.all(np.isfinite(m[:3, :3])) else "voxel axes"
+        raise NiftiReadError(f"{p}: the affine's {what} holds NaN or infinite values; the voxels have no position")
     cols = [m[:3, a].copy() for a in range(3)]
     size = [float(np.linalg.norm(v)) for v in cols]
-    if not (np.all(np.isfinite(m)) and all(v > 0 for v in size)):
-        raise NiftiReadError(f"{p}: the affine has a zero or invalid voxel size ({size})")
+    if not all(v > 0 for v in size):
+        raise NiftiReadError(f"{p}: the affine has a zero voxel size ({', '.join(f'{v:.4g}' for v in size)} mm)")
     return m, cols, size
 
 
@@ -232,7 +235,9 @@ def grid_from_affine(affine, shape_xyz: tuple[int, int, int], name="the image", 
     shape = tuple(int(v) for v in shape_xyz)
     m, cols, size = _columns(affine, scale, p)
     s = int(slice_axis)
-    a, b = [x for x in range(3) if x != s]
+    # the in-plane axis nearer L-R is the row, then A-P, then S-I: the same physical volume gives
+    # the same series (rows, columns, slice normal, Algorithm 1's start) whatever its array order
+    a, b = sorted((x for x in range(3) if x != s), key=lambda x: int(np.argmax(np.abs(cols[x]))))
     # series axes x, y, z <- array axes a, b, s
     c = [cols[a], cols[b], cols[s]]
     n = [shape[a], shape[b], shape[s]]

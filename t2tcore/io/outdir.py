@@ -175,7 +175,7 @@ def check_not_input(
                 same = os.path.samefile(s, out_abs)
             except OSError:
                 same = False
-        if same and "folder" in noun:
+        if same and "folder" in noun and out_abs.is_dir():
             raise error(f"{out_abs}: is the input ({s}), and an output folder that holds the input is refused; "
                         f"choose another {noun}")
         if same or out_real.is_relative_to(real):
@@ -218,6 +218,20 @@ def _writable_folder(out: Path, error: type[Exception]) -> None:
         raise error(f"{out}: cannot write in {anc} (permission denied)")
 
 
+def _replaceable(out: Path, error: type[Exception]) -> None:
+    """A folder this user may replace: it is moved aside (its ``..`` changes: write permission
+    on it) out of its parent (in a sticky folder such as /tmp, only by its owner)."""
+    try:
+        st, parent = out.stat(), out.parent.stat()
+    except OSError:
+        return  # said by the writable check or the claim
+    me = os.geteuid()
+    sticky = bool(parent.st_mode & stat.S_ISVTX) and me not in (0, st.st_uid, parent.st_uid)
+    if sticky or not os.access(out, os.W_OK | os.X_OK):
+        raise error(f"{out}: cannot be replaced, this user may not change or move that folder (permission denied); "
+                    "choose another output")
+
+
 def _check_target(out: Path, kind: str, overwrite: bool, error: type[Exception]) -> None:
     if kind == "folder":
         if out.exists() and not out.is_dir():
@@ -229,6 +243,8 @@ def _check_target(out: Path, kind: str, overwrite: bool, error: type[Exception])
                 raise error(f"{out}: cannot read the folder ({exc.strerror or exc})") from None
             if non_empty:
                 raise error(f"{out}: folder is not empty (use overwrite=True / --overwrite to replace it)")
+        if out.is_dir() and overwrite:
+            _replaceable(out, error)
     else:
         if out.is_dir():
             raise error(f"{out}: is a folder, not a file name")
@@ -443,7 +459,11 @@ def _replace_folder(tmp: Path, out: Path) -> None:
     if mode is not None:
         os.chmod(tmp, mode)
     old = Path(tempfile.mkdtemp(prefix=f".{out.name}.t2t-old-{os.getpid()}-", dir=out.parent))
-    os.replace(out, old / out.name)
+    try:
+        os.replace(out, old / out.name)
+    except OSError:  # not ours to move: nothing changed, and no empty .t2t-old- folder is left
+        shutil.rmtree(old, ignore_errors=True)
+        raise
     try:
         os.replace(tmp, out)
     except OSError:

@@ -172,6 +172,11 @@ class Series:
     nifti_layout : t2tcore.io.nifti_grid.NiftiLayout or None
         The voxel order of the NIfTI file the series was read from (kept by :meth:`derive`),
         in which :func:`write_series` writes a NIfTI output; None: dcm2niix's order.
+    storage : {"int16", "float32"} or None
+        How the file the series was read from stores its voxels, which a NIfTI output keeps
+        (kept by :meth:`derive`): ``"float32"`` for a NIfTI file of floats or of integers
+        wider than int16 (or scaled by a fractional scl_slope), ``"int16"`` or None (DICOM,
+        int16 NIfTI, a series made in memory) for whole HU stored as int16.
     spacing : float or None
         Median distance between consecutive positions, mm (None for one slice). Computed.
     irregular : bool
@@ -203,6 +208,7 @@ class Series:
     series_number: int | None = None
     derivation: str = ""
     nifti_layout: Any = None
+    storage: str | None = None
     spacing: float | None = field(init=False, default=None)
     irregular: bool = field(init=False, default=False)
     gantry_tilt_deg: float = field(init=False, default=0.0)
@@ -231,6 +237,8 @@ class Series:
         if not (dy > 0 and dx > 0):
             raise ValueError(f"pixel_spacing must be > 0, got {self.pixel_spacing}")
         self.pixel_spacing = (dy, dx)
+        if self.storage not in (None, "int16", "float32"):
+            raise ValueError(f"storage must be 'int16', 'float32' or None, got {self.storage!r}")
         n = self.normal
         if self.ipp is None:
             origin = (np.zeros(3) + pos[0] * n) if self.origin is None else np.asarray(self.origin, float)
@@ -320,6 +328,7 @@ class Series:
             derived=True,
             series_number=number,
             nifti_layout=self.nifti_layout,
+            storage=self.storage,
             derivation=derivation or description,
         )
 

@@ -202,6 +202,6 @@ def make_pairs(
             raise PairInputError(f"{exc}: the pairs are made and kept; run again with a smaller --val-patients "
                                  "to write the index") from None
     finally:
-        folder.release()
+        folder.release(drop_if_unused=True)
     summary.seconds = time.perf_counter() - t0
     return summary

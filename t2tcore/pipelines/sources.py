@@ -141,6 +141,15 @@ def _folder_files(path: Path) -> list[str]:
     return out
 
 
+def _tidy(path: Path) -> Path:
+    """``path`` without ``.`` and ``..`` parts (as pairs.csv records it), where that names the same place."""
+    norm = Path(os.path.normpath(path))
+    try:
+        return norm if norm == path or os.path.samefile(norm, path) else path
+    except OSError:  # missing (said later, by name) or unreachable
+        return path
+
+
 def _named(path: Path, **kw) -> SeriesSource:
     """A source for one named path (data set, CSV row): one series, its files listed."""
     from t2tcore.io import is_nifti_path
@@ -262,7 +271,7 @@ def _from_csv(path: Path) -> Discovery:
         if not text:
             raise PairSourceError(f"{path}, row {i}: empty path")
         p = Path(text).expanduser()
-        p = p if p.is_absolute() else path.parent / p
+        p = _tidy(p if p.is_absolute() else path.parent / p)
         ident = (row.get("id") or "").strip() or "_".join(Path(text).parent.parts[-2:] + (_stem(p),))
         sources.append(_named(
             p,
@@ -308,7 +317,7 @@ def discover(
     PairSourceError, DicomReadError, T2TError
         Missing path, no series, not the data set's layout, a malformed CSV list.
     """
-    root = Path(data).expanduser().absolute()
+    root = _tidy(Path(data).expanduser().absolute())
     if not root.exists():
         raise PairSourceError(f"{root}: no such file or folder")
     if dataset is not None:

@@ -19,6 +19,7 @@ A pair is written into staging, moved into place, and only then recorded
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -50,11 +51,13 @@ def pair_paths(ident: str, labels: list[str]) -> tuple[str, list[str]]:
 class PairsFolder:
     """An output folder claimed by :func:`claim_output` (holds its lock until :meth:`release`)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, new: bool | None = None) -> None:
         self.root = root
         self.state = root / STATE
         self.records = self.state / "records"
         self.staging = self.state / "staging"
+        #: OUT did not exist before this run (None: not known): removed again if nothing is made
+        self.new = new
 
     # ---------------------------------------------------------------- records
     def record_path(self, ident: str) -> Path:
@@ -90,6 +93,9 @@ class PairsFolder:
             if self.root.resolve() in target.parents:  # never anything outside OUT
                 target.unlink(missing_ok=True)
                 sidecar_path(target).unlink(missing_ok=True)
+                if target.parent != self.root.resolve():
+                    with contextlib.suppress(OSError):  # thick/ of an earlier setting, now empty
+                        target.parent.rmdir()
 
     # ---------------------------------------------------------------- files
     @staticmethod
@@ -103,11 +109,23 @@ class PairsFolder:
             tmp.unlink(missing_ok=True)
             raise PairOutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
-    def release(self) -> None:
-        """Give the claim back (:func:`t2tcore.io.lock.release`)."""
+    def release(self, *, drop_if_unused: bool = False) -> None:
+        """Give the claim back (:func:`t2tcore.io.lock.release`).
+
+        ``drop_if_unused``: a folder this run created and left without a pair (the scheduler
+        unreachable, every series bad) is removed first.
+        """
         from t2tcore.io import lock
 
-        lock.release(self.root)
+        try:
+            if (drop_if_unused and self.new and not any(self.records.glob("*.json"))
+                    and [p.name for p in self.root.iterdir()] == [STATE]):
+                shutil.rmtree(self.state, ignore_errors=True)
+                self.root.rmdir()
+        except OSError:
+            pass
+        finally:
+            lock.release(self.root)
 
 
 def claim_output(out: str | os.PathLike, inputs: Iterable[str | os.PathLike]) -> PairsFolder:
@@ -140,7 +158,7 @@ def claim_output(out: str | os.PathLike, inputs: Iterable[str | os.PathLike]) ->
             f"{root}: holds files that t2t pairs did not write; give a new or empty folder "
             "(or an earlier t2t pairs output, to update it)"
         )
-    folder = PairsFolder(root)
+    folder = PairsFolder(root, new=not root.exists())
     try:
         folder.records.mkdir(parents=True, exist_ok=True)
         folder.staging.mkdir(parents=True, exist_ok=True)

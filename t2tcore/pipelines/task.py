@@ -90,7 +90,8 @@ def check_thin(thin, simulations: tuple[Simulation, ...]) -> None:
     """Refuse a thin series that cannot give these pairs (one line, :class:`PairInputError`).
 
     Too few slices (fewer than 2, or covering less than one thick slice), thin slices
-    thicker than a requested thickness, or irregular spacing (a NIfTI pair needs an even grid).
+    not thinner than a requested thickness (a real thick series in the tree is no label), or
+    irregular spacing (a NIfTI pair needs an even grid).
     """
     n = int(thin.volume.shape[0])
     if n < 2:
@@ -104,6 +105,9 @@ def check_thin(thin, simulations: tuple[Simulation, ...]) -> None:
     own = thin.thickness if thin.thickness is not None else thin.spacing
     if own is not None and own > narrowest * (1 + 1e-3):
         raise PairInputError(f"the thin slices are {own:g} mm thick, thicker than the requested {narrowest:g} mm")
+    if own is not None and own >= narrowest * (1 - 1e-3):  # a 3 mm series is no label for 3 mm input
+        raise PairInputError(f"the thin slices are {own:g} mm thick, not thinner than the requested {narrowest:g} mm "
+                             "(not a thin series for these pairs)")
     if thin.irregular:
         note = next((x for x in thin.notes if x.startswith("irregular")), "irregular slice spacing")
         raise PairInputError(f"{note.split(' (kept')[0]}; a NIfTI pair needs evenly spaced slices")

@@ -298,6 +298,9 @@ def simulate_thick(
         s = _finite(sigma, "sigma") if method == "gaussian" else 0.0
         if s < 0:
             raise ValueError(f"sigma must be >= 0 pixels, got {s}")
+        if volume.ndim == 3 and s > max(volume.shape[1:]):  # its taps alone would not fit in memory at 1e9
+            raise ValueError(f"sigma {s:g} pixels is wider than the images ({volume.shape[1]} x {volume.shape[2]} "
+                             "px): the blur would flatten every slice to its mean")
         if target_positions is not None:
             raise ValueError(
                 f"target_positions only works with the physical-position methods "

@@ -30,7 +30,7 @@ from t2tcore.limits import check_fits
 from t2tcore.simulation import thick_positions
 from t2tcore.simulation.simulate import n_thick_positions
 from t2tcore.sr.checkpoint import checkpoint_scaling, load_checkpoint, model_from_checkpoint
-from t2tcore.sr.errors import SRInputError
+from t2tcore.sr.errors import SRError, SRInputError
 from t2tcore.sr.pairs import to_thin_grid
 from t2tcore.sr.precision import autocast as precision_autocast
 from t2tcore.sr.precision import resolve_precision
@@ -283,6 +283,8 @@ def apply_model(
         none.
     TooLargeError
         More thin slices to make than half the machine's memory holds.
+    SRError
+        The model's output is not finite (finite but huge weights of a diverged training).
     """
     import torch
 
@@ -310,6 +312,13 @@ def apply_model(
     else:
         targets = np.asarray(target_positions, dtype=np.float64).reshape(-1)
         step = float(np.median(np.diff(np.sort(targets)))) if targets.size > 1 else None
+        train_step = float(sim["thin_spacing_mm"])
+        if not force and step is not None and abs(step - train_step) > _INTERVAL_TOL * train_step:
+            raise SRInputError(
+                f"the target positions are {step:g} mm apart; the model makes thin slices every {train_step:g} mm "
+                "(its training data's spacing): match a series of that spacing (or force=True / --force to ask for "
+                "it anyway)"
+            )
     depth = int(ckpt["config"]["patch"][0])
     if targets.size < depth:
         raise SRInputError(
@@ -332,6 +341,11 @@ def apply_model(
     del x
     vol = scaling.inverse(y)
     name = f"{ckpt['model']['name']}/{ckpt['model']['preset']}"
+    bad = int(vol.size - np.count_nonzero(np.isfinite(vol)))
+    if bad:  # finite but huge weights (a diverged training) overflow: nothing to write
+        raise SRError(f"{ckpt.get('path') or 'the checkpoint'}: the model's output holds {bad} NaN or infinite "
+                      f"voxel(s) of {vol.size} on this series; its weights are unusable (did the training "
+                      "diverge?): train it again")
     ts = sim["thickness"]
     what = f"{sim['method']} {min(ts):g}" + (f"-{max(ts):g}" if max(ts) > min(ts) else "") + "mm"
     thin_t = float(sim["thin_thickness_mm"])

@@ -184,7 +184,7 @@ def test_cli_data_check_exit_codes(tmp_path, capsys):
 
     assert main(["data", "check", str(root), "--manifest", "no_such_manifest"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("t2t data: error: unknown manifest 'no_such_manifest'")
+    assert err.startswith("t2t data check: error: unknown manifest 'no_such_manifest'")
     assert "Traceback" not in err
     assert main(["data", "check", str(tmp_path / "absent"), "--manifest", "virtual_smoke"]) == 2
     assert "does not exist" in capsys.readouterr().err

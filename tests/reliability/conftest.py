@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from t2tcore.io import Series, write_series
 
@@ -60,3 +64,30 @@ def error_line(capsys, code: int) -> str:
     err = [ln for ln in capsys.readouterr().err.strip().splitlines() if not ln.startswith("warning:")]
     assert code == 2 and len(err) == 1 and "Traceback" not in "".join(err), (code, err)
     return err[0]
+
+
+def wait_for(cond, timeout: float = 120.0, step: float = 0.002):
+    """Poll ``cond()`` until it returns something true (returned); AssertionError after ``timeout`` s."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = cond()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError("timed out")
+
+
+def shared_tmp(prefix: str) -> Path:
+    """A folder every user can read (pytest's own tmp folders are 0700), for commands run as
+    another user; skips the test unless root with setpriv (root reads and writes anywhere)."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to run a command as another user")
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    os.chmod(root, 0o755)
+    return root
+
+
+def as_nobody(args, timeout: float = 120) -> subprocess.CompletedProcess:
+    """``t2t ARGS`` run as the user nobody (setpriv), from /."""
+    cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *T2T, *map(str, args)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd="/")

@@ -14,14 +14,13 @@ from __future__ import annotations
 import os
 import signal
 import stat
-import time
 from pathlib import Path
 
 import pytest
 
 from t2tcore.cli import main
 from t2tcore.io import read_series, write_series
-from tests.reliability.conftest import digest, make_series, one_line_error, run, start
+from tests.reliability.conftest import digest, make_series, one_line_error, run, start, wait_for
 
 ARGS = ["--thickness", "1.5", "--interval", "0.8", "--no-progress"]
 
@@ -39,16 +38,6 @@ def lock_path(out: Path) -> Path:
 
 def _staging(out: Path) -> list[Path]:
     return sorted(out.parent.glob(f".{out.name}.t2t-tmp-*"))
-
-
-def _wait(cond, timeout=120.0, step=0.002):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = cond()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError("timed out")
 
 
 @pytest.mark.slow
@@ -72,7 +61,7 @@ def test_two_runs_to_one_output_give_one_success_and_one_clear_error(big_thin, t
 def test_a_file_put_into_out_during_a_run_is_kept_and_so_is_the_result(big_thin, tmp_path):
     out = tmp_path / "thick"
     p = start(["simulate", big_thin, out, *ARGS])
-    _wait(lambda: _staging(out))  # computed, now writing: OUT did not exist when it started
+    wait_for(lambda: _staging(out))  # computed, now writing: OUT did not exist when it started
     out.mkdir()
     (out / "mine.txt").write_text("my notes")
     p.wait(timeout=300)
@@ -90,7 +79,7 @@ def test_kill_9_while_writing_then_a_rerun_cleans_up_and_finishes(big_thin, tmp_
     before = digest(big_thin)
     out = tmp_path / "thick"
     p = start(["simulate", big_thin, out, *ARGS])
-    _wait(lambda: _staging(out) and len(list(_staging(out)[0].iterdir())) >= 5)
+    wait_for(lambda: _staging(out) and len(list(_staging(out)[0].iterdir())) >= 5)
     os.kill(p.pid, signal.SIGKILL)
     p.wait(timeout=60)
     assert not out.exists()  # nothing half-written where the user looks
@@ -107,7 +96,7 @@ def test_kill_9_while_writing_then_a_rerun_cleans_up_and_finishes(big_thin, tmp_
 def test_sigterm_cleans_up_like_ctrl_c(big_thin, tmp_path):
     out = tmp_path / "thick"
     p = start(["simulate", big_thin, out, *ARGS])
-    _wait(lambda: _staging(out) and len(list(_staging(out)[0].iterdir())) >= 5)
+    wait_for(lambda: _staging(out) and len(list(_staging(out)[0].iterdir())) >= 5)
     p.send_signal(signal.SIGTERM)
     p.wait(timeout=60)
     assert p.returncode == 143 and "terminated, nothing written" in p.stderr.read()

@@ -71,12 +71,12 @@ def test_series_uid_options_choose_in_folders_holding_several_series(tmp_path, c
     # calibrate: the hint names the option that exists, and the option chooses
     line = error_line(capsys, main(["calibrate", str(both), str(thick_dir), "--out", str(tmp_path / "p.json"),
                                "--no-progress"]))
-    assert "holds 2 CT image series" in line and "(t2t: --series-uid)" in line
+    assert "holds 2 CT image series" in line and "choose one with --series-uid" in line
     assert main(["calibrate", str(both), str(thick_dir), "--out", str(tmp_path / "p.json"), "--series-uid", uids["a"],
                  "--no-progress"]) == 0
     line = error_line(capsys, main(["calibrate", str(thick_dir), str(both), "--out", str(tmp_path / "q.json"),
                                "--no-progress"]))
-    assert "(t2t: --thick-series-uid)" in line
+    assert "choose one with --thick-series-uid" in line
     line = error_line(capsys, main(["calibrate", str(both), str(thick_dir), "--out", str(tmp_path / "q.json"),
                                "--series-uid", uids["a"], "--series-uid", "1.2.3.4", "--no-progress"]))
     assert "--series-uid 1.2.3.4: none of the series read" in line
@@ -87,7 +87,54 @@ def test_series_uid_options_choose_in_folders_holding_several_series(tmp_path, c
     # sr apply: --series-uid for THICK, --match-series-uid for --match
     capsys.readouterr()
     line = error_line(capsys, main(["sr", "apply", str(tmp_path / "m.pt"), str(both), str(tmp_path / "sr"), "--no-progress"]))
-    assert "(t2t: --series-uid)" in line
+    assert "choose one with --series-uid" in line
     line = error_line(capsys, main(["sr", "apply", str(tmp_path / "m.pt"), str(thick_dir), str(tmp_path / "sr"),
                                "--match", str(both), "--no-progress"]))
-    assert "(t2t: --match-series-uid)" in line
+    assert "choose one with --match-series-uid" in line
+
+
+def test_a_thickness_wider_than_the_series_and_one_series_given_twice_are_refused(tmp_path, capsys):
+    """Hostile report item 19: --thickness 1e9 made 21 identical slices; calibrate THIN THIN made a
+    'nominal 1 mm' profile; sr train THIN THIN trained on one series twice."""
+    thin = write_series(make_series(n=20), tmp_path / "thin")  # 20 slices 0.8 mm apart, 1 mm thick: 16.2 mm
+    line = error_line(capsys, main(["simulate", str(thin), str(tmp_path / "o"), "--thickness", "1e9", "--interval",
+                                    "2", "--no-progress"]))
+    assert "1e+09 mm is wider than the whole thin series (20 slices cover 16.2 mm)" in line
+    assert not (tmp_path / "o").exists()
+    assert main(["simulate", str(thin), str(tmp_path / "o"), "--thickness", "16", "--interval", "2",
+                 "--no-progress"]) == 0  # within the series: still made
+    line = error_line(capsys, main(["calibrate", str(thin), str(thin), "--out", str(tmp_path / "p.json"),
+                                    "--no-progress"]))
+    assert "is the same series as" in line and not (tmp_path / "p.json").exists()
+    link = tmp_path / "again"
+    link.symlink_to(thin)
+    line = error_line(capsys, main(["sr", "train", str(thin), str(link), "--out", str(tmp_path / "m.pt"), *_SR]))
+    assert f"{link} is the same series as {thin}" in line and not (tmp_path / "m.pt").exists()
+
+
+def test_a_blur_wider_than_the_images_is_refused_before_any_memory_is_asked(tmp_path, capsys):
+    """Hostile report item 8: --sigma 1e9 asked numpy for 59.6 GiB (traceback; "out of memory" in pairs)."""
+    thin = write_series(make_series(n=20), tmp_path / "thin")  # 16 x 16 px
+    line = error_line(capsys, main(["simulate", str(thin), str(tmp_path / "o"), "--thickness", "3", "--method",
+                                    "gaussian", "--sigma", "1e9", "--no-progress"]))
+    assert "sigma 1e+09 pixels is wider than the images (16 x 16 px)" in line and not (tmp_path / "o").exists()
+    assert main(["simulate", str(thin), str(tmp_path / "o"), "--thickness", "3", "--method", "gaussian", "--sigma",
+                 "16", "--no-progress"]) == 0
+
+
+@pytest.mark.slow
+def test_sr_apply_match_keeps_the_training_spacing_guard(tmp_path, capsys):
+    """Hostile report item 4: --interval 0.4 was refused, --match of a 0.4 mm series was not."""
+    thins = [write_series(make_series(n=30, size=24, seed=s), tmp_path / f"t{s}") for s in range(2)]
+    ckpt = tmp_path / "m.pt"
+    assert main(["sr", "train", *map(str, thins), "--out", str(ckpt), *_SR]) == 0  # thin every 0.8 mm
+    src = make_series(n=60, size=24, seed=9, spacing=0.4)
+    thick = _thick(src, 5, 3.0, "thick", tmp_path)  # 3 mm every 2 mm
+    fine = write_series(src, tmp_path / "fine04")  # the real thin series, 0.4 mm apart
+    capsys.readouterr()
+    line = error_line(capsys, main(["sr", "apply", str(ckpt), str(thick), str(tmp_path / "sr"), "--match", str(fine),
+                                    "--no-progress"]))
+    assert "0.4 mm apart" in line and "every 0.8 mm" in line and "--force" in line and "force=True" not in line
+    assert not (tmp_path / "sr").exists()
+    assert main(["sr", "apply", str(ckpt), str(thick), str(tmp_path / "sr"), "--match", str(fine), "--force",
+                 "--no-progress"]) == 0

@@ -65,3 +65,25 @@ def test_a_checkpoint_with_nan_weights_is_one_line(tmp_path, capsys):
     capsys.readouterr()
     line = error_line(capsys, main(["sr", "apply", str(ckpt), str(thick), str(tmp_path / "sr"), "--no-progress"]))
     assert "hold NaN or infinite values" in line and not (tmp_path / "sr").exists()
+
+
+def test_sr_apply_of_a_model_whose_output_is_not_finite_fails_in_one_line_writing_nothing(tmp_path, capsys):
+    """Hostile report item 6: finite weights so large (a diverged training, --lr 1e9) that the
+    output overflows: one line, nothing written, DICOM or NIfTI."""
+    thin = [write_series(make_series(n=20, seed=s), tmp_path / f"t{s}") for s in range(2)]
+    ckpt = tmp_path / "m.pt"
+    assert main(["sr", "train", *map(str, thin), "--out", str(ckpt), *_SR]) == 0
+    state = torch.load(ckpt, weights_only=True)
+    for name, value in state["state_dict"].items():
+        if value.is_floating_point():
+            state["state_dict"][name] = value * 1e30  # finite in float32 (weights ~1e29)
+    assert all(bool(torch.isfinite(v).all()) for v in state["state_dict"].values() if v.is_floating_point())
+    torch.save(state, ckpt)
+    thick = make_series(n=20, seed=5)
+    thick = write_series(thick.derive(thick.volume[::3], thick.positions[::3], thickness=3.0, interval=2.4,
+                                      description="t"), tmp_path / "thick")
+    capsys.readouterr()
+    for out in (tmp_path / "sr", tmp_path / "sr.nii.gz"):
+        line = error_line(capsys, main(["sr", "apply", str(ckpt), str(thick), str(out), "--force", "--no-progress"]))
+        assert "the model's output holds" in line and "NaN or infinite voxel(s)" in line, line
+        assert not out.exists() and not list(tmp_path.glob(f".{out.name}*"))

@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 import torch
 
 from t2tcore.cli import main
 from t2tcore.io import read_series, write_series
-from tests.reliability.conftest import error_line, T2T, make_series, one_line_error, run, start
+from tests.reliability.conftest import as_nobody, error_line, make_series, one_line_error, run, shared_tmp, start
 
 _SR = ["--model", "vdsr", "--method", "proposed", "--thickness", "3", "--interval", "2", "--batch", "1",
        "--patch", "4", "8", "8", "--no-progress"]
@@ -27,10 +24,7 @@ _SR = ["--model", "vdsr", "--method", "proposed", "--thickness", "3", "--interva
 def shared_dir():
     """A folder every user can read (pytest's own tmp folders are 0700 under /tmp/pytest-of-root),
     holding input series, and ``ro/``: a folder only root may write in."""
-    if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        pytest.skip("needs root and setpriv to run a command as another user")
-    root = Path(tempfile.mkdtemp(prefix="t2t-reliability-"))
-    os.chmod(root, 0o755)
+    root = shared_tmp("t2t-reliability-")
     old = os.umask(0o022)
     try:
         for s in range(2):
@@ -45,27 +39,22 @@ def shared_dir():
     shutil.rmtree(root, ignore_errors=True)
 
 
-def _as_nobody(args, timeout=120):
-    cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *T2T, *map(str, args)]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd="/")
-
-
 def test_an_unwritable_output_folder_is_one_line_before_any_work(shared_dir):
     r = shared_dir
     t0 = time.monotonic()
     # 10^6 steps would take hours: the refusal must come before reading or training
-    proc = _as_nobody(["sr", "train", r / "thin0", r / "thin1", "--out", r / "ro" / "m.pt", "--steps", "1000000", *_SR])
+    proc = as_nobody(["sr", "train", r / "thin0", r / "thin1", "--out", r / "ro" / "m.pt", "--steps", "1000000", *_SR])
     line = one_line_error(proc)
     assert "cannot write in" in line and str(r / "ro") in line and time.monotonic() - t0 < 100
-    line = one_line_error(_as_nobody(["calibrate", r / "thin0", r / "thick", "--out", r / "ro" / "p.json",
+    line = one_line_error(as_nobody(["calibrate", r / "thin0", r / "thick", "--out", r / "ro" / "p.json",
                                       "--no-progress"]))
     assert "cannot write in" in line
-    line = one_line_error(_as_nobody(["simulate", r / "thin0", r / "ro" / "out", "--thickness", "3", "--interval", "2"]))
+    line = one_line_error(as_nobody(["simulate", r / "thin0", r / "ro" / "out", "--thickness", "3", "--interval", "2"]))
     assert "cannot write in" in line
-    line = one_line_error(_as_nobody(["simulate", r / "thin0", r / "ro" / "new" / "o.nii.gz", "--thickness", "3",
+    line = one_line_error(as_nobody(["simulate", r / "thin0", r / "ro" / "new" / "o.nii.gz", "--thickness", "3",
                                       "--interval", "2"]))
     assert "cannot write in" in line
-    line = one_line_error(_as_nobody(["data", "virtual", r / "ro" / "cohort", "--profile", "smoke", "--no-progress"]))
+    line = one_line_error(as_nobody(["data", "virtual", r / "ro" / "cohort", "--profile", "smoke", "--no-progress"]))
     assert "cannot write in" in line
     assert sorted(p.name for p in (r / "ro").iterdir()) == []
 
