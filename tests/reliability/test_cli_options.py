@@ -20,11 +20,11 @@ def thin_and_profile(tmp_path):
 
 def test_an_explicit_method_is_never_silently_replaced_by_the_profile(thin_and_profile, tmp_path, capsys):
     thin, prof = thin_and_profile
-    for cmd, opt in (("simulate", "--profile"), ("pairs", "--slice-profile")):
+    for cmd, opt in (("simulate", "--profile"), ("pairs", "--slice-profile")):  # --profile: the deprecated name
         out = tmp_path / ("x.nii.gz" if cmd == "simulate" else "P")
         line = error_line(capsys, main([cmd, str(thin), str(out), opt, str(prof), "--method", "proposed",
                                         "--thickness", "3", "--interval", "2", "--no-progress"]))
-        assert f"{opt} selects --method calibrated" in line and "--method proposed" in line, line
+        assert "--slice-profile selects --method calibrated" in line and "--method proposed" in line, line
         assert not out.exists()
     # the profile alone (or with --method calibrated) is the calibrated method; no method is proposed
     assert main(["simulate", str(thin), str(tmp_path / "c.nii.gz"), "--profile", str(prof), "--no-progress"]) == 0
