@@ -81,8 +81,8 @@ def start_chromium(user_data_dir: Path):
     driver.set_page_load_timeout(180)  # a loaded 2-core CI machine can be slow
     # selenium's own HTTP wait for chromedriver is 120 s: shorter than the page-load limit, it timed
     # out first on a loaded 2-core machine (urllib3 ReadTimeoutError on the first page)
-    driver.command_executor.client_config.timeout = 300
-    driver.set_script_timeout(180)
+    driver.command_executor.client_config.timeout = 400
+    driver.set_script_timeout(300)  # a page waits for MathJax and its viewers; slow when other jobs share the cores
     return driver
 
 
