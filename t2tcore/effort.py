@@ -8,7 +8,7 @@ these knobs keep their names, read from here: ``book/builder/paths.PROFILES``,
 :data:`t2tcore.studies.walkthrough.IMAGE_SIZE`, :data:`t2tcore.studies.scanner_qa.SIZES`,
 :func:`t2tcore.studies.table3.effort`, :meth:`t2tcore.studies.robustness.Settings.for_profile`,
 :data:`t2tcore.sr.profiles.PROFILES`, :data:`t2tcore.clinical.sr.EFFORT`,
-:data:`t2tcore.clinical.report.BOOTSTRAP` and :data:`t2tcore.scanner.cohorts.fibrosis.PROFILES`.
+:data:`t2tcore.studies.clinical_report.BOOTSTRAP` and :data:`t2tcore.scanner.cohorts.fibrosis.PROFILES`.
 The virtual Grand Challenge cohort of chapters 01-06 is a data manifest
 (``data_manifests/virtual_<profile>.yaml``, :attr:`Effort.ldct_cohort`), as ``t2t data check``
 reads it too.
@@ -54,7 +54,7 @@ The SR chapters (05, 06: :class:`ChapterSettings`):
     validation MSE fell by 7 % with 1e-4 and 28 % with 1e-3 after 200 steps of 4 x 16 x 48 x 48).
     No FID or KID: a distribution distance needs dozens (KID) to hundreds (FID) of slices per
     set, each one an InceptionV3 pass on the CPU, for the real thin set and every model and seed
-    (:func:`t2tcore.sr.study.fid_note` says so on the page).
+    (:func:`t2tcore.studies.sr_training.fid_note` says so on the page).
 ``smoke``
     A few steps of everything (numbers mean nothing); no FID.
 """

@@ -10,7 +10,9 @@
 * :func:`require_program`: a program the test needs; skipped without it on a developer's
   machine, a failure in CI (``CI=true``), where everything the tests need is installed.
 * ``tiny_cohort``: a tiny virtual fibrosis cohort (:data:`TINY_FIBROSIS`), made once per session.
-* ``rplhr_tree``: a tiny RPLHR-CT-shaped tree of the virtual scanner, made once per session.
+* ``rplhr_tree``: a tiny RPLHR-CT-shaped tree of the virtual scanner, made once per session;
+  ``rplhr_train_tree``: another with a train split (the SR chapter's).
+* ``clinical_study``: the chapter-07 study of ``tiny_cohort`` with smoke SR models, run once per session.
 """
 
 from __future__ import annotations
@@ -250,3 +252,23 @@ def rplhr_tree(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("rplhr") / "RPLHR-CT"
     return write_rplhr_tree(root, TREE_CASES, image_size=24, n_thick=7, thick_offset_mm=TREE_OFFSETS, seed=1)
+
+
+@pytest.fixture(scope="session")
+def rplhr_train_tree(tmp_path_factory):
+    """A tiny RPLHR-CT-shaped tree (virtual scanner; no sidecars, as the real files): two train and two
+    test cases of 16² pixels, 35 thin (1 mm) and 7 thick (5 mm) slices each (about 10 s, once): long
+    enough for the 5 mm slice profile to be fitted (its support is ±12.5 mm)."""
+    from t2tcore.scanner.cohorts.rplhr import write_rplhr_tree
+
+    root = tmp_path_factory.mktemp("rplhr-train") / "RPLHR-CT"
+    return write_rplhr_tree(root, {"train": 2, "test": 2}, image_size=16, n_thick=7, seed=3)
+
+
+@pytest.fixture(scope="session")
+def clinical_study(tiny_cohort, tmp_path_factory):
+    """The chapter-07 study of the tiny cohort with smoke SR models: (StudyResult, model cache folder)."""
+    from t2tcore.studies import clinical
+
+    cache = tmp_path_factory.mktemp("models")
+    return clinical.run_study(tiny_cohort["root"], "smoke", cache, progress=False, device="cpu"), cache

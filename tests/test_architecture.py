@@ -160,6 +160,56 @@ def test_every_chapter_study_has_settings_a_result_and_run():
         assert callable(mod.run), name
 
 
+#: Each page of results -> the study it calls (``t2tcore.studies.<name>``; CONTRIBUTING.md, "studies/").
+CHAPTER_STUDIES = {
+    "notebooks/00_simulation_walkthrough.ipynb": "walkthrough",
+    "notebooks/01_virtual_scanner.ipynb": "scanner_qa",
+    "notebooks/02_simulation_fidelity.ipynb": "table3",
+    "notebooks/03_slice_similarity.ipynb": "similarity",
+    "notebooks/04_robustness.ipynb": "robustness",
+    "notebooks/05_sr_training.ipynb": "sr_training",
+    "notebooks/06_model_benchmark.ipynb": "sr_benchmark",
+    "notebooks/07_clinical_relevance.ipynb": "clinical",
+    "book/discussion.ipynb": "discussion",
+}
+#: The library's old names of studies that moved up (issue 16): modules that only resolve names of a study,
+#: by name and with a DeprecationWarning (``t2tcore._lazy.moved_names``), for one release.
+MOVED_UP = ["t2tcore/sr/study.py", "t2tcore/clinical/analysis.py", "t2tcore/clinical/report.py"]
+
+
+def _notebook_imports(path: Path) -> set[str]:
+    """t2tcore modules a notebook's code cells import (``from t2tcore.studies import x`` gives ``t2tcore.studies.x``)."""
+    nb = json.loads(path.read_text(encoding="utf8"))
+    found: set[str] = set()
+    for c in nb["cells"]:
+        if c["cell_type"] != "code":
+            continue
+        src = "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+        body = "\n".join(ln for ln in src.splitlines() if not ln.lstrip().startswith(("%", "!")))
+        for node in ast.walk(ast.parse(body)):
+            if isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module)
+                found.update(f"{node.module}.{a.name}" for a in node.names)
+    return found
+
+
+@pytest.mark.parametrize("page", sorted(CHAPTER_STUDIES))
+def test_every_chapter_calls_its_study_and_no_moved_name(page):
+    """A chapter's numbers come from its study in ``t2tcore.studies``, never through an old, deprecated name."""
+    found = _notebook_imports(ROOT / page)
+    assert f"t2tcore.studies.{CHAPTER_STUDIES[page]}" in found, f"{page} does not import its study"
+    old = {_module_name(ROOT / m) for m in MOVED_UP} | {"t2tcore.evaluation.datasets", "t2tcore.figures.discussion"}
+    assert not found & old, f"{page} imports old names: {sorted(found & old)}"
+
+
+def test_the_old_names_of_moved_studies_import_no_study():
+    """What moved up keeps its old module, which resolves names by name: it imports nothing but the helper."""
+    for m in MOVED_UP:
+        assert _imports(ROOT / m) == {"t2tcore._lazy", "t2tcore._lazy.moved_names"}, m
+
+
 def test_the_virtual_cohorts_sit_on_top_of_the_scanner():
     """Nothing of the scanner imports its cohorts, except its package's re-exports and the old module name;
     the one cohort writer is the only module that writes a cohort's manifest (no duplicated tails)."""

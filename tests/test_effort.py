@@ -24,7 +24,7 @@ def test_three_profiles_each_named_by_its_key():
 
 
 def test_the_old_places_read_the_effort():
-    from t2tcore.clinical import report
+    from t2tcore.studies import clinical_report as report
     from t2tcore.clinical import sr as csr
     from t2tcore.scanner.cohorts import fibrosis
     from t2tcore.sr import profiles

@@ -84,3 +84,59 @@ def test_fid_and_the_scales_are_the_metrics_names_and_the_package_function_stays
     for name in ("WINDOW", "minmax_scale", "fixed_window_scale"):
         assert getattr(metrics, name) is getattr(scaling, name) is getattr(ev, name)
     assert callable(ev.fid) and ev.fid is fid_kid.fid and t2tcore.fid is fid_kid.fid
+
+
+#: Chapters 05-07 moved up from the library into t2tcore.studies (issue 16): old module -> (new module, names).
+#: The old names resolve with a DeprecationWarning, looked up by name (the library imports no study).
+MOVED_UP = {
+    "t2tcore.sr.study": ("t2tcore.studies.sr_training", ["PAPER_DATASET", "Calibration", "StudyResult", "calibrate",
+                                                         "dataset_notes", "evaluate", "fid_note", "fig_labels",
+                                                         "figure_case", "findings", "read_training", "resolve",
+                                                         "slice_profiles", "train_runs", "training_notes", "z_table",
+                                                         "training_table", "TRAINING_COLUMNS"]),
+    "t2tcore.sr.benchmark": ("t2tcore.studies.sr_benchmark", ["table6", "table6_cells"]),
+    "t2tcore.clinical.analysis": ("t2tcore.studies.clinical", ["INPUTS", "REFERENCE", "StudyResult", "run_study",
+                                                               "dice_summary", "survival_study", "km_feature",
+                                                               "oracle_cox", "km_study", "table5_beside_paper",
+                                                               "input_comparison", "design_power"]),
+    "t2tcore.clinical.report": ("t2tcore.studies.clinical_report", ["PAPER_COHORT", "ALPHA", "BOOTSTRAP",
+                                                                    "resolve_cohort", "data_description",
+                                                                    "cohort_summary", "true_model_table", "sr_runs",
+                                                                    "significant_features", "findings",
+                                                                    "power_statement", "true_survival_model",
+                                                                    "design_statement"]),
+}
+
+
+@pytest.mark.parametrize("old", sorted(MOVED_UP))
+def test_the_old_names_of_chapters_05_to_07_warn_and_resolve(old):
+    new, names = MOVED_UP[old]
+    a, b = importlib.import_module(old), importlib.import_module(new)
+    for name in names:
+        with pytest.warns(DeprecationWarning, match=rf"{old}\.{name} is deprecated; use t2tcore\.(studies|sr)\."):
+            assert getattr(a, name) is getattr(b, name), f"{old}.{name}"
+    assert set(names) <= set(dir(a))
+    with pytest.raises(AttributeError):
+        a.nothing_like_this  # noqa: B018
+
+
+def test_the_training_table_stays_in_the_library_and_the_benchmark_helpers_do_not_warn():
+    from t2tcore.clinical import sr as csr
+    from t2tcore.sr import benchmark, runs, study
+    from t2tcore.studies import sr_training
+
+    with pytest.warns(DeprecationWarning, match="use t2tcore.sr.runs.training_table"):
+        assert study.training_table is runs.training_table is sr_training.training_table
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert callable(benchmark.time_inference) and callable(benchmark.device_name) and callable(csr.training_table)
+
+
+def test_the_clinical_package_names_of_the_study_resolve_to_it():
+    import t2tcore.clinical as clinical
+    from t2tcore.studies import clinical as study
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # once: the package keeps what it resolved
+        for name in ("INPUTS", "StudyResult", "run_study", "survival_study", "km_study", "dice_summary"):
+            assert getattr(clinical, name) is getattr(study, name)

@@ -144,7 +144,8 @@ def test_every_coincidence_is_still_there(key):
 
 
 def test_the_consumers_read_the_paper():
-    from t2tcore.clinical import report, survival
+    from t2tcore.clinical import survival
+    from t2tcore.studies import clinical_report as report
     from t2tcore.evaluation.stats import paper_table3
     from t2tcore.sr.evaluate import paper_table4, paper_table6
 

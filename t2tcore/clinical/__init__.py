@@ -13,9 +13,12 @@ One concept per module, lowest first:
   the low-variance filter and agreement with the true-thin features (relative error, ICC);
 * :mod:`~t2tcore.clinical.survival` -- multivariate Cox per input, Kaplan-Meier by tertiles,
   log-rank, concordance bootstrap and power;
-* :mod:`~t2tcore.clinical.sr` -- the two ESRGANs (proposed and naive pairs) on a cohort;
-* :mod:`~t2tcore.clinical.analysis` -- the whole chapter-07 pipeline on a cohort folder;
-* :mod:`~t2tcore.clinical.report` -- what chapter 07 says in words and small tables.
+* :mod:`~t2tcore.clinical.sr` -- the two ESRGANs (proposed and naive pairs) on a cohort.
+
+Chapter 07's study (the whole pipeline on a cohort folder, Table V) is
+:mod:`t2tcore.studies.clinical`, its words and small tables :mod:`t2tcore.studies.clinical_report`;
+``clinical.analysis`` and ``clinical.report`` (and the names of the first exported here: ``run_study``,
+``survival_study``, ...) are their old names, which resolve there with a DeprecationWarning for one release.
 
 Names are imported lazily, so ``t2t data virtual --cohort fibrosis`` does not load
 pyradiomics, lifelines or pingouin.

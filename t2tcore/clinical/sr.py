@@ -106,7 +106,7 @@ def train_models(thin_series: Sequence[Any], profile: str, cache_dir, *, thickne
 
 
 def training_table(models: dict):
-    """Whether each SR model of :func:`train_models` converged: :func:`t2tcore.sr.study.training_table`, indexed by input label.
+    """Whether each SR model of :func:`train_models` converged: :func:`t2tcore.sr.runs.training_table`, indexed by input label.
 
     Returns
     -------
@@ -116,7 +116,7 @@ def training_table(models: dict):
         val_ratio, converged, note``, ...). ``val_ratio`` is against the untrained model, i.e.
         linear interpolation along z, also for an ESRGAN (which starts from its ESRResNet).
     """
-    from t2tcore.sr.study import training_table as table
+    from t2tcore.sr.runs import training_table as table
 
     return table(models).rename(columns={"label": "input"}).set_index("input")
 

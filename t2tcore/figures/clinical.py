@@ -86,7 +86,7 @@ def segmentation_scores(segmentation, inputs: Sequence[str]):
     Parameters
     ----------
     segmentation : DataFrame
-        :attr:`t2tcore.clinical.analysis.StudyResult.segmentation` (with ``dice`` and
+        :attr:`t2tcore.studies.clinical.StudyResult.segmentation` (with ``dice`` and
         ``branches_detected``).
     inputs : sequence of str
         Inputs to show, in order.
@@ -115,7 +115,7 @@ def km_curves(km: Mapping[str, dict], feature: str, time_unit: str = "years"):
     Parameters
     ----------
     km : mapping of input -> dict
-        :func:`t2tcore.clinical.analysis.km_study` output.
+        :func:`t2tcore.studies.clinical.km_study` output.
     feature : str
         The feature the tertiles are of (axis label).
     time_unit : str

@@ -16,10 +16,15 @@ One concept per module:
 * :mod:`~t2tcore.sr.cache` — :func:`cached_model`: train once per data + config + code;
 * :mod:`~t2tcore.sr.datasets` — where the chapters' test and training series are (LDCT Grand
   Challenge / TCIA, RPLHR-CT) and how they are read;
+* :mod:`~t2tcore.sr.runs` — what training runs did: one row per checkpoint, converged or not;
 * :mod:`~t2tcore.sr.evaluate` — Table IV (with the linear-interpolation baseline), Table VI's
-  rank, the paper's numbers;
+  rank, the paper's numbers; :mod:`~t2tcore.sr.effects` — effects with intervals and verdicts;
 * :mod:`~t2tcore.sr.benchmark` — inference time, peak memory, training throughput;
 * :mod:`~t2tcore.sr.profiles` — the chapters' effort knobs per book profile.
+
+Chapters 05 and 06 themselves are studies: :mod:`t2tcore.studies.sr_training` (Table IV; its old
+name ``t2tcore.sr.study`` resolves there with a DeprecationWarning for one release) and
+:mod:`t2tcore.studies.sr_benchmark` (Table VI).
 
 Typical use::
 

@@ -1,7 +1,8 @@
-"""Measuring SR models: inference time and peak memory per volume, training throughput (Table VI).
+"""Measuring SR models: inference time and peak memory per volume, training throughput.
 
-Used by chapter 06 and ``benchmarks/bench_sr.py``. Timings are wall-clock seconds of one call
-(after a warm-up call on a small volume), on the device named by :func:`device_name`.
+Used by chapter 06 (Table VI: :mod:`t2tcore.studies.sr_benchmark`) and ``benchmarks/bench_sr.py``.
+Timings are wall-clock seconds of one call (after a warm-up call on a small volume), on the device
+named by :func:`device_name`.
 
 Peak memory (:class:`PeakMemory`): on CUDA, ``torch.cuda.max_memory_allocated`` over the call
 (tensors only); on CPU, the process's resident set size sampled every few milliseconds by a
@@ -16,14 +17,17 @@ import math
 import os
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
-if TYPE_CHECKING:  # pandas is only needed by the table functions
-    import pandas as pd
+from t2tcore._lazy import moved_names
 
-__all__ = ["PeakMemory", "device_name", "table6", "table6_cells", "time_inference", "time_training"]
+__all__ = ["PeakMemory", "device_name", "time_inference", "time_training"]
+
+#: Chapter 06's Table VI (``table6``, ``table6_cells``) is :mod:`t2tcore.studies.sr_benchmark`; the old names
+#: resolve there for one release, with a DeprecationWarning.
+__getattr__, __dir__ = moved_names(__name__, dict.fromkeys(["table6", "table6_cells"], "t2tcore.studies.sr_benchmark"))
 
 
 def device_name(device: Any = "cpu") -> str:
@@ -251,94 +255,3 @@ def time_training(
     return {"seconds_per_step": sps, "voxels_per_s": x.numel() / sps, "steps": n,
             "peak_mb": mem.peak / 2**20 if np.isfinite(mem.peak) else math.nan, "device": device_name(dev),
             "precision": prec}
-
-
-def table6(
-    shape: Sequence[int],
-    *,
-    presets: Sequence[str] = ("small", "paper"),
-    models: Sequence[str] = ("vdsr", "unet", "esrresnet", "esrgan"),
-    crop: dict | None = None,
-    device: Any = "cpu",
-    repeats: int = 1,
-    progress: bool = False,
-) -> "pd.DataFrame":
-    """Table VI's measurements: parameter size, whole-volume inference time and peak memory per model and preset.
-
-    Parameters
-    ----------
-    shape : (int, int, int)
-        The whole volume (z, y, x) timed, e.g. a test series on its thin grid.
-    presets, models : sequences of str
-    crop : dict, optional
-        Preset -> smaller (z, y, x) volume to time instead of ``shape`` (a whole volume would
-        take too long there); its time is scaled by the voxel ratio to an **estimate** for
-        ``shape`` (column ``estimated``), and its peak memory is the crop's.
-    device : str
-    repeats : int
-    progress : bool
-
-    Returns
-    -------
-    DataFrame
-        ``model, preset, parameters, parameter_mb`` (generator + discriminator, float32),
-        ``timed_shape, seconds_timed, seconds_per_mvoxel, inference_s`` (for ``shape``),
-        ``estimated``, ``peak_mb``, ``device``. ESRGAN's inference runs its generator only.
-    """
-    import pandas as pd
-
-    from t2tcore.progress import bar
-    from t2tcore.sr.infer import DEFAULT_ROI
-    from t2tcore.sr.models import build_model, parameter_megabytes
-
-    shape = tuple(int(s) for s in shape)
-    rows = []
-    jobs = [(p, m) for p in presets for m in models]
-    for preset, model in bar(jobs, desc="Table VI", unit="model", enabled=progress):
-        timed = tuple(int(s) for s in (crop or {}).get(preset) or shape)
-        r = time_inference(build_model(model, preset), timed, device=device, roi=DEFAULT_ROI[preset], repeats=repeats)
-        mb = parameter_megabytes(model, preset)
-        per = r["seconds"] / (r["voxels"] / 1e6)
-        rows.append({"model": model, "preset": preset, "parameters": mb["parameters"], "parameter_mb": mb["total_mb"],
-                     "timed_shape": "×".join(map(str, timed)), "seconds_timed": r["seconds"],
-                     "seconds_per_mvoxel": per, "inference_s": per * math.prod(shape) / 1e6,
-                     "estimated": timed != shape, "peak_mb": r["peak_mb"], "device": r["device"]})
-    return pd.DataFrame(rows)
-
-
-def table6_cells(ours: "pd.DataFrame", rank: "pd.DataFrame | None", paper: "pd.DataFrame") -> "pd.DataFrame":
-    """Table VI beside the paper's: one row per model, our presets' and the paper's numbers side by side.
-
-    Parameters
-    ----------
-    ours : DataFrame
-        :func:`table6`.
-    rank : DataFrame or None
-        :func:`t2tcore.sr.evaluate.performance_rank` (None: not available).
-    paper : DataFrame
-        :func:`t2tcore.sr.evaluate.paper_table6`.
-
-    Returns
-    -------
-    DataFrame of str
-        Columns (quantity, who); estimated times are marked "≈".
-    """
-    import pandas as pd
-
-    p = paper.set_index("model")
-    cols: dict = {}
-    models = list(dict.fromkeys(ours.model))
-    for preset, g in ours.groupby("preset", sort=False):
-        g = g.set_index("model")
-        cols[("parameters (MB)", f"ours {preset}")] = [f"{g.loc[m, 'parameter_mb']:.3g}" for m in models]
-        cols[("inference (s / volume)", f"ours {preset}")] = [
-            ("≈" if g.loc[m, "estimated"] else "") + f"{g.loc[m, 'inference_s']:.3g}" for m in models]
-        cols[("peak memory (MB)", f"ours {preset}")] = [f"{g.loc[m, 'peak_mb']:.0f}" for m in models]
-    cols[("parameters (MB)", "paper")] = [f"{p.loc[m, 'parameter_mb']:g}" for m in models]
-    cols[("inference (s / volume)", "paper")] = [f"{p.loc[m, 'inference_s']:g}" for m in models]
-    r = rank.set_index("model") if rank is not None else None
-    cols[("rank", "ours")] = [str(int(r.loc[m, "rank"])) if r is not None and m in r.index else "—" for m in models]
-    cols[("rank", "paper")] = [str(int(p.loc[m, "rank"])) for m in models]
-    order = ["parameters (MB)", "inference (s / volume)", "peak memory (MB)", "rank"]
-    df = pd.DataFrame(cols, index=pd.Index(models, name="model"))
-    return df[[c for q in order for c in df.columns if c[0] == q]]

@@ -18,7 +18,7 @@ model by model, from the per-case metrics of :func:`t2tcore.sr.evaluate.evaluate
 * A **verdict** (:func:`verdict_of`) comes from the interval: ``better`` (A better than B:
   the interval excludes zero in A's favour), ``worse``, or ``inconclusive`` where the interval
   includes zero **or a run of either side did not converge** (``converged`` column of the
-  training table, :func:`t2tcore.sr.study.training_table`); the ``reason`` column says which.
+  training table, :func:`t2tcore.sr.runs.training_table`); the ``reason`` column says which.
 * **One answer per metric** (:func:`convention_rule`): a verdict that is the same in every
   metric convention (``paper``: each volume min-max scaled on its own; ``window``: a fixed
   -1000..1000 HU window for every volume; ``hu``: HU in the body) is stated as a result;
@@ -129,7 +129,7 @@ def effects(df: pd.DataFrame, *, metrics: Sequence[str] = ("psnr",), conventions
     Parameters
     ----------
     df : DataFrame
-        Per-case metrics (:func:`t2tcore.sr.study.evaluate`): ``patient, kernel, dose, label,
+        Per-case metrics (:func:`t2tcore.studies.sr_training.evaluate`): ``patient, kernel, dose, label,
         model, method, convention`` (+ ``seed``, ``region``) and the metric columns.
     metrics : sequence of str
         Metric columns (e.g. ``psnr``, ``rmse``, ``ssim_2d``).

@@ -16,8 +16,16 @@ chapter    module                                 what it computes
 03         :mod:`~t2tcore.studies.similarity`     Fig. 7 over a cohort
 04         :mod:`~t2tcore.studies.robustness`     robustness to the scanner's slice profile (its tables and
                                                   words: ``robustness_report``)
+05         :mod:`~t2tcore.studies.sr_training`    Table IV: SR models trained on each simulation's pairs,
+                                                  scored on real thick slices, effects with intervals
+06         :mod:`~t2tcore.studies.sr_benchmark`   Table VI: model size, inference time and memory
+07         :mod:`~t2tcore.studies.clinical`       Table V: airways, radiomics and survival of each input
+                                                  (its words and small tables: ``clinical_report``)
 Disc.      :mod:`~t2tcore.studies.discussion`     every claim of the paper judged from the chapters' tables
 =========  =====================================  ==========================================================
 
-Chapters 05-07 (Tables IV-VI) still live in :mod:`t2tcore.sr` and :mod:`t2tcore.clinical`.
+Chapters 05-07 are functions the notebook calls in order (``read_training``, ``train_runs``,
+``evaluate``, ...; ``table6``; ``run_study``, ``survival_study``, ...), not yet one ``run(Settings)``.
+Their old places (``t2tcore.sr.study``, ``t2tcore.sr.benchmark.table6``, ``t2tcore.clinical.analysis``,
+``t2tcore.clinical.report``) resolve here, with a DeprecationWarning, for one release.
 """

@@ -1,21 +1,12 @@
-"""Fixtures of the clinical tests: the chapter-07 study of the tiny virtual fibrosis cohort (``tiny_cohort``,
-tests/conftest.py; made once per session), and a survival table with a known informative feature."""
+"""Helpers of the clinical tests: a survival table with a known informative feature (the chapter-07 study of
+the tiny virtual fibrosis cohort, ``clinical_study``, is a fixture of tests/conftest.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from t2tcore.clinical.radiomics import FEATURES
-
-@pytest.fixture(scope="session")
-def study(tiny_cohort, tmp_path_factory):
-    """The chapter-07 study of the tiny cohort with smoke SR models: (StudyResult, model cache folder)."""
-    from t2tcore.clinical import analysis as A
-
-    cache = tmp_path_factory.mktemp("models")
-    return A.run_study(tiny_cohort["root"], "smoke", cache, progress=False, device="cpu"), cache
 
 
 def survival_table(n=60, seed=0, beta=0.9):

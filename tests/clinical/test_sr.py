@@ -28,12 +28,12 @@ def test_lung_box_covers_the_dark_body_with_a_margin():
     assert lung_box(np.full((2, 8, 8), 40.0)) == (0, 8, 0, 8)
 
 
-def test_super_resolving_a_box_equals_the_whole_image_inside_it(study, tiny_cohort):
+def test_super_resolving_a_box_equals_the_whole_image_inside_it(clinical_study, tiny_cohort):
     from t2tcore.clinical.sr import super_resolve
     from t2tcore.evaluation import resample_z
     from t2tcore.io import read_series
 
-    res, _ = study
+    res, _ = clinical_study
     folder = tiny_cohort["root"] / "images" / "F001"
     thick, thin = read_series(folder / "thick"), read_series(folder / "thin")
     before = thick.volume.copy()

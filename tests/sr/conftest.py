@@ -43,14 +43,3 @@ def thick_of(thin, thickness: float = 3.0, interval: float = 2.0):
 
     vol, pos = simulate_thick(thin.volume, thin.positions, thickness, interval)
     return thin.derive(vol, pos, thickness=thickness, interval=interval, description="thick")
-
-
-@pytest.fixture(scope="session")
-def rplhr_tree(tmp_path_factory):
-    """A tiny RPLHR-CT-shaped tree (virtual scanner; no sidecars, as the real files): two train and two
-    test cases of 16² pixels, 35 thin (1 mm) and 7 thick (5 mm) slices each (about 10 s, once): long
-    enough for the 5 mm slice profile to be fitted (its support is ±12.5 mm)."""
-    from t2tcore.evaluation.rplhr_tree import write_rplhr_tree
-
-    root = tmp_path_factory.mktemp("rplhr") / "RPLHR-CT"
-    return write_rplhr_tree(root, {"train": 2, "test": 2}, image_size=16, n_thick=7, seed=3)

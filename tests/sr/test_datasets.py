@@ -27,7 +27,7 @@ def test_ldct_gc_layout(tmp_path):
         datasets.test_cases(tmp_path, "mayo")
 
 
-def test_rplhr_ct_test_split_pairs_read_with_the_nominal_thickness(rplhr_tree):
+def test_rplhr_ct_test_split_pairs_read_with_the_nominal_thickness(rplhr_train_tree):
     import warnings
 
     import numpy as np
@@ -36,11 +36,11 @@ def test_rplhr_ct_test_split_pairs_read_with_the_nominal_thickness(rplhr_tree):
     from t2tcore.errors import SeriesWarning
     from t2tcore.evaluation.datasets import RPLHR_DOSE, RPLHR_KERNEL
 
-    cases = datasets.test_cases(rplhr_tree, "rplhr_ct")
+    cases = datasets.test_cases(rplhr_train_tree, "rplhr_ct")
     assert [(c.patient, c.kernel, c.dose) for c in cases] == [("case000", RPLHR_KERNEL, RPLHR_DOSE),
                                                               ("case001", RPLHR_KERNEL, RPLHR_DOSE)]
-    assert [(c.thin, c.thick) for c in cases] == [rplhr.case_paths(rplhr_tree, "test", c.patient) for c in cases]
-    assert datasets.test_cases(rplhr_tree.parent, "rplhr_ct", patients=["case001"])[0].patient == "case001"
+    assert [(c.thin, c.thick) for c in cases] == [rplhr.case_paths(rplhr_train_tree, "test", c.patient) for c in cases]
+    assert datasets.test_cases(rplhr_train_tree.parent, "rplhr_ct", patients=["case001"])[0].patient == "case001"
     with warnings.catch_warnings():
         warnings.simplefilter("error", SeriesWarning)  # no slice-spacing fallback
         thin, thick = cases[0].read()
@@ -51,25 +51,25 @@ def test_rplhr_ct_test_split_pairs_read_with_the_nominal_thickness(rplhr_tree):
     with pytest.warns(SeriesWarning, match="slice spacing"):  # what reading without it would do
         read_series(cases[0].thick)
     with pytest.raises(SRError, match="one kernel and one dose"):
-        datasets.test_cases(rplhr_tree, "rplhr_ct", kernels=["B30"])
+        datasets.test_cases(rplhr_train_tree, "rplhr_ct", kernels=["B30"])
 
 
-def test_rplhr_ct_trains_on_the_thin_volumes_of_the_train_split(rplhr_tree, tmp_path):
+def test_rplhr_ct_trains_on_the_thin_volumes_of_the_train_split(rplhr_train_tree, tmp_path):
     import shutil
     import warnings
 
     from t2tcore.data import rplhr
     from t2tcore.errors import SeriesWarning
-    from t2tcore.sr import study
+    from t2tcore.studies import sr_training as study
 
-    paths = datasets.training_paths(rplhr_tree, "rplhr_ct")
-    assert paths == [rplhr.case_paths(rplhr_tree, "train", c)[0] for c in ("case000", "case001")]
+    paths = datasets.training_paths(rplhr_train_tree, "rplhr_ct")
+    assert paths == [rplhr.case_paths(rplhr_train_tree, "train", c)[0] for c in ("case000", "case001")]
     assert datasets.nominal_thickness("rplhr_ct") == (1.0, 5.0) and datasets.nominal_thickness() == (None, None)
     with warnings.catch_warnings():
         warnings.simplefilter("error", SeriesWarning)
-        train = study.read_training(rplhr_tree, "rplhr_ct")
+        train = study.read_training(rplhr_train_tree, "rplhr_ct")
     assert [s.patient for s in train] == ["case000", "case001"] and [s.thickness for s in train] == [1.0, 1.0]
     assert all(s.volume.shape == (35, 16, 16) for s in train)
-    shutil.copytree(rplhr_tree / "test", tmp_path / "test")  # a tree with a test split only
+    shutil.copytree(rplhr_train_tree / "test", tmp_path / "test")  # a tree with a test split only
     with pytest.raises(SRError, match="no 1mm volume in the train split"):
         datasets.training_paths(tmp_path, "rplhr_ct")

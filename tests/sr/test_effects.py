@@ -41,7 +41,7 @@ def per_case(gains, *, n_patients=7, seeds=(1, 2, 3), conventions=("paper", "win
 
 
 def training(gains, seeds=(1, 2, 3), bad=()):
-    """A training table as t2tcore.sr.study.training_table gives it (built by hand)."""
+    """A training table as t2tcore.sr.runs.training_table gives it (built by hand)."""
     rows = []
     for (m, meth) in gains:
         for s in seeds:

@@ -54,15 +54,3 @@ def test_train_config_follows_the_data_set():
     assert (r.thickness, r.interval) == (5.0, 5.0) and r.key() != ldct.key()
     assert train_config(q, "vdsr", "average", 16, dataset="rplhr_ct").thickness == 5.0
     assert train_config(q, "vdsr", "proposed", 16, thickness=4.0, dataset="rplhr_ct").thickness == 4.0
-
-
-def test_fid_note_says_why_there_is_fid_kid_or_neither():
-    from t2tcore.sr.profiles import chapter_settings
-    from t2tcore.sr.study import fid_note
-
-    quick = fid_note(chapter_settings("quick"), 14)
-    assert "No FID or KID" in quick and "300" in quick
-    kid = fid_note(chapter_settings("quick", fid_slices=4), 14)
-    assert kid.startswith("KID only: 56 slices")
-    both = fid_note(chapter_settings("paper"), 20)
-    assert both.startswith("FID and KID on 320 slices")

@@ -16,7 +16,7 @@ Where the book keeps a profile's cohort is said once, here: :func:`cohort_dir`
 (``<book root>/_build/data/virtual-<profile>``, ``.../virtual-fibrosis-<profile>``), and
 :func:`ensure_cohort` makes it there (or keeps it). ``book/build.py``, the chapters' data access
 (:func:`t2tcore.datasets.roots.resolve_data_root`) and chapter 07
-(:func:`t2tcore.clinical.report.resolve_cohort`) all ask these two.
+(:func:`t2tcore.studies.clinical_report.resolve_cohort`) all ask these two.
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ def test_ensure_cohort_asks_the_kinds_maker_for_that_folder(tmp_path, monkeypatc
 
 
 def test_chapter_07_and_the_chapters_data_root_ask_the_same_function(tmp_path, monkeypatch):
-    from t2tcore.clinical import report
+    from t2tcore.studies import clinical_report as report
     from t2tcore.datasets import roots
 
     seen = []

@@ -1,4 +1,4 @@
-"""The chapter-07 pipeline (t2tcore.clinical.analysis): end to end on the tiny cohort, and its
+"""The chapter-07 pipeline (t2tcore.studies.clinical): end to end on the tiny cohort, and its
 statistics on tables with known answers."""
 
 from __future__ import annotations
@@ -7,14 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from t2tcore.clinical import analysis as A
-from t2tcore.clinical import report
+from t2tcore.studies import clinical as A
+from t2tcore.studies import clinical_report as report
 from t2tcore.clinical.radiomics import FEATURES
 from tests.clinical.conftest import survival_table
 
 
-def test_run_study_covers_every_patient_and_input(study, tiny_cohort):
-    res, cache = study
+def test_run_study_covers_every_patient_and_input(clinical_study, tiny_cohort):
+    res, cache = clinical_study
     seg = res.segmentation
     assert res.inputs == ["thick", "SR naive", "SR proposed", "thin"]
     assert len(seg) == 2 * 4 and set(seg.patient_id) == {"F001", "F002"}
@@ -104,10 +104,10 @@ def test_table5_beside_paper_and_oracle():
     assert o["summary"].loc["severity", "coef"] == pytest.approx(0.9, abs=0.45)
 
 
-def test_a_real_cohort_without_thin_or_truth_runs_on_its_own_thin_grid(study, tiny_cohort, tmp_path):
+def test_a_real_cohort_without_thin_or_truth_runs_on_its_own_thin_grid(clinical_study, tiny_cohort, tmp_path):
     import shutil
 
-    _, cache = study
+    _, cache = clinical_study
     dst = tmp_path / "real"
     shutil.copytree(tiny_cohort["root"], dst)
     for p in ("F001", "F002"):

@@ -1,4 +1,4 @@
-"""What chapter 07 says in words and small tables (t2tcore.clinical.report), from known tables."""
+"""What chapter 07 says in words and small tables (t2tcore.studies.clinical_report), from known tables."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from t2tcore.clinical import analysis as A
-from t2tcore.clinical import report
+from t2tcore.studies import clinical as A
+from t2tcore.studies import clinical_report as report
 from tests.clinical.conftest import survival_table
 
 def test_findings_and_power_statement_say_what_the_numbers_are():
@@ -22,8 +22,8 @@ def test_findings_and_power_statement_say_what_the_numbers_are():
     assert "thick" in stmt and "Schoenfeld" in stmt and "2.00 per SD" in stmt
 
 
-def test_report_tables_of_the_tiny_cohort(study, tiny_cohort):
-    res, _ = study
+def test_report_tables_of_the_tiny_cohort(clinical_study, tiny_cohort):
+    res, _ = clinical_study
     summary = report.cohort_summary(res.cohort)
     assert summary.loc["patients", "ours"] == 2 and summary.loc["patients", "paper"] == 36
     tm = report.true_model_table(tiny_cohort["root"])
@@ -32,8 +32,8 @@ def test_report_tables_of_the_tiny_cohort(study, tiny_cohort):
     assert report.resolve_cohort(tiny_cohort["root"], "smoke") == tiny_cohort["root"]
 
 
-def test_sr_runs_table(study):
-    res, _ = study
+def test_sr_runs_table(clinical_study):
+    res, _ = clinical_study
     runs = report.sr_runs(res.models)
     assert set(runs.index) == set(res.models)
     assert runs.loc["SR proposed", "simulation"] == "proposed" and runs.loc["SR naive", "simulation"] == "average"

@@ -1,10 +1,13 @@
+"""Chapter 05's study (t2tcore.studies.sr_training): the pipeline end to end on tiny data, and its words."""
+
 import pytest
 import torch
 
 from t2tcore.io import write_series
 from t2tcore.data import series_dir, training_series_dir
-from t2tcore.sr import datasets, study
+from t2tcore.sr import datasets
 from t2tcore.sr.profiles import chapter_settings
+from t2tcore.studies import sr_training as study
 
 from tests.sr.conftest import thick_of, thin_series
 
@@ -70,19 +73,19 @@ def test_the_chapter_05_pipeline_end_to_end(cohort, tmp_path):
     assert study.fig_labels(ckpts, "vdsr", ("proposed",)) == ["vdsr/proposed/s0"]  # its lowest seed
 
 
-def test_the_chapter_05_pipeline_on_rplhr_ct(rplhr_tree, tmp_path):
+def test_the_chapter_05_pipeline_on_rplhr_ct(rplhr_train_tree, tmp_path):
     from t2tcore.sr import evaluate as ev
     from t2tcore.sr.pairs import group_size
 
     S = chapter_settings("smoke", models=("vdsr",), methods=("proposed", "average"), ablation_models=("vdsr",),
                          ablation_methods=("calibrated",), seeds={"vdsr": (0,)}, steps=1, batch=1, patch=(8, 16, 16), val_patches=1,
                          eval_slices=8, eval_margin_px=2, eval_halo=2)
-    cases = datasets.test_cases(rplhr_tree, "rplhr_ct")
+    cases = datasets.test_cases(rplhr_train_tree, "rplhr_ct")
     cal = study.calibrate(cases, dataset="rplhr_ct")  # the data set's group, 5 mm every 5 mm
     assert (cal.patient, cal.kernel, cal.dose) == ("case000", cases[0].kernel, cases[0].dose)
     assert 3.0 < cal.fwhm_mm < 7.5 and (cal.profile["thickness_mm"], cal.profile["interval_mm"]) == (5.0, 5.0)
     cases = [c for c in cases if c.patient != cal.patient]
-    train = study.read_training(rplhr_tree, "rplhr_ct")
+    train = study.read_training(rplhr_train_tree, "rplhr_ct")
     ckpts = study.train_runs(S, train, tmp_path / "models", calibration=cal, dataset="rplhr_ct")
     assert set(ckpts) == {"vdsr/proposed/s0", "vdsr/average/s0", "vdsr/calibrated/s0"}
     for label, c in ckpts.items():
@@ -101,3 +104,12 @@ def test_the_chapter_05_pipeline_on_rplhr_ct(rplhr_tree, tmp_path):
     notes = study.dataset_notes("rplhr_ct")
     assert "5 mm every 5 mm" in notes and "k = 5" in notes and "3 mm every 2 mm" in notes
     assert "could not be retrieved offline" in notes and "[0, 1]" in notes and study.dataset_notes() == ""
+
+
+def test_fid_note_says_why_there_is_fid_kid_or_neither():
+    quick = study.fid_note(chapter_settings("quick"), 14)
+    assert "No FID or KID" in quick and "300" in quick
+    kid = study.fid_note(chapter_settings("quick", fid_slices=4), 14)
+    assert kid.startswith("KID only: 56 slices")
+    both = study.fid_note(chapter_settings("paper"), 20)
+    assert both.startswith("FID and KID on 320 slices")
