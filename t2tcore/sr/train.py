@@ -227,7 +227,7 @@ def _rel_se(a: np.ndarray, ref: float) -> float:
 
 def _summary(config: TrainConfig, done: int, per_patch: dict, untrained: np.ndarray | None, best_step: int,
              conv: convergence.Convergence, precision: str) -> dict:
-    """What the run achieved (the checkpoint's ``training``; :func:`t2tcore.sr.runs.training_table` reads it)."""
+    """What the run achieved (the checkpoint's ``training``; :func:`t2tcore.sr.study.training_table` reads it)."""
     if untrained is None or best_step not in per_patch:
         return {"steps": done, "cap": config.steps, "best_step": done, "val_l2_untrained": math.nan,
                 "val_l2_best": math.nan, "val_ratio": math.nan, "val_ratio_se": math.nan, "val_se_rel": math.nan,
