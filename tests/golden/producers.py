@@ -7,7 +7,7 @@ tolerance (:data:`TOLERANCES`). Reading the CSVs the chapters write, rather than
 package, pins the numbers a reader of the book sees, whatever the package's layout: the test must
 pass unchanged when code moves.
 
-Adding a chapter (Table IV/V/VI in the SR chapters): write ``def produce_NN(folder) -> list[Entry]``
+Adding a chapter: write ``def produce_NN(folder) -> list[Entry]``
 reading its CSVs, add it to :data:`PRODUCERS` under the chapter's notebook stem, and run
 ``make update-golden``; the new rows appear in ``tests/golden/smoke.csv`` for review.
 """
@@ -38,6 +38,8 @@ import pandas as pd
 #: ``fid``   1 %: FID passes float32 Inception features of a few slices through the matrix square
 #:           root of rank-deficient 2048 x 2048 covariances, which amplifies rounding; a method's
 #:           FID differs from the next one's by 30 % or more at this size.
+#: ``volume`` 0.1 %: a volume in mm³ of a mask (chapter 07's true airways): one voxel more or less
+#:           at its surface is far less; a 0.1 % change of the tree is a real one.
 #: ``count`` exact: slice, patient and row counts.
 TOLERANCES: dict[str, tuple[float, float]] = {
     "dB": (0.01, 0.0),
@@ -47,6 +49,7 @@ TOLERANCES: dict[str, tuple[float, float]] = {
     "mm": (1e-3, 0.0),
     "ratio": (1e-3, 0.0),
     "fid": (0.0, 1e-2),
+    "volume": (0.0, 1e-3),
     "count": (0.0, 0.0),
 }
 
@@ -153,6 +156,54 @@ def produce_04(folder: Path) -> list[Entry]:
     return out
 
 
+#: The region each metric convention's Table IV is scored on in chapter 05 (t2tcore.sr.effects.DEFAULT_REGION).
+TABLE4_REGION = {"paper": "all", "window": "all", "hu": "body"}
+#: Chapter 07's inputs that no SR model made (the thick series interpolated, the thin series, the true mask).
+NO_SR_INPUTS = ("thick", "thin", "truth")
+
+
+def produce_05(folder: Path) -> list[Entry]:
+    """Chapter 05: only what no trained network decides, because SR training is not bit-reproducible
+    across CPUs (another CPU's float32 rounding in the first steps grows over training, so the weights,
+    their scores, when the convergence rule stops and the verdicts differ beyond any tolerance that
+    would still catch a change; they are left out). Pinned: the linear-interpolation baseline (the real
+    thick series interpolated along z, no network) on every case in each convention's Table IV region,
+    with the scored slices; the training runs of each model and simulation and their step caps."""
+    df = _read(folder, "per_case_metrics.csv")
+    lin = df[(df.label == "linear") & (df.region == df.convention.map(TABLE4_REGION))]
+    out = []
+    for _, r in lin.iterrows():
+        key = ("05/linear", r.kernel, r.dose, r.patient, r.convention)
+        out.append(Entry(_key(*key, "psnr"), float(r.psnr), "dB"))
+        out.append(Entry(_key(*key, "rmse"), float(r.rmse), "HU" if r.convention == "hu" else "unit"))
+        out += [Entry(_key(*key, c), float(r[c]), "ssim") for c in ("ssim_2d", "ssim_3d") if c in r and r[c] == r[c]]
+        out.append(Entry(_key(*key, "n_slices"), float(r.n_slices), "count"))
+    runs = _read(folder, "training_runs.csv")
+    for (model, method), g in runs.groupby(["model", "method"]):
+        out.append(Entry(_key("05/runs", model, method, "seeds"), float(len(g)), "count"))
+        out += [Entry(_key("05/runs", model, method, f"s{r.seed}", "cap"), float(r.cap), "count") for r in g.itertuples()]
+    return out
+
+
+def produce_07(folder: Path) -> list[Entry]:
+    """Chapter 07: only what no SR model decides (the SR inputs' segmentations, features and Cox models
+    follow their networks' weights, which another CPU rounds differently; see :func:`produce_05`):
+    the patients and events each Cox model of the thick, thin and true-mask inputs has, the patients
+    whose trachea the segmentation found in the thick and thin images, and the true airways' mesh volume
+    (a shape of the true mask alone, no image intensity) and elongation per patient."""
+    power = _read(folder, "power.csv")
+    power = power[power.input.isin(NO_SR_INPUTS)]
+    out = _rows(power, "07/cox", ["input"], {"n": "count", "events": "count"})
+    seg = _read(folder, "segmentation_per_patient.csv")
+    seg = seg[seg.input.isin(NO_SR_INPUTS)]
+    out += [Entry(_key("07/segmentation", k, "seed_found"), float(g.seed_found.astype(bool).sum()), "count")
+            for k, g in seg.groupby("input")]
+    feats = _read(folder, "features_per_patient.csv")
+    truth = feats[feats.input == "truth"]
+    out += _rows(truth, "07/truth", ["patient_id"], {"MeshVolume": "volume", "Elongation": "ratio"})
+    return out
+
+
 #: chapter notebook stem -> producer. The golden test runs (or reuses) these chapters of the smoke book.
 PRODUCERS: dict[str, Callable[[Path], list[Entry]]] = {
     "00_simulation_walkthrough": produce_00,
@@ -160,6 +211,8 @@ PRODUCERS: dict[str, Callable[[Path], list[Entry]]] = {
     "02_simulation_fidelity": produce_02,
     "03_slice_similarity": produce_03,
     "04_robustness": produce_04,
+    "05_sr_training": produce_05,
+    "07_clinical_relevance": produce_07,
 }
 
 

@@ -56,3 +56,4 @@ def test_the_tolerances_catch_a_small_shift():
     assert not within(21.0, 22.0, "count") and within(22.0, 22.0, "count")
     assert not within(4.12, 4.0, "fid") and within(4.0 * (1 + 1e-3), 4.0, "fid")
     assert not within(2.91, 2.90, "mm") and within(2.9001, 2.90, "mm")
+    assert not within(2.2e5 * 1.002, 2.2e5, "volume") and within(2.2e5 + 1.0, 2.2e5, "volume")
