@@ -56,6 +56,7 @@ INFER = {
 
 def child(config: str, args: argparse.Namespace) -> dict:
     """Measure every model in this process, configured as ``config``; returns the results."""
+    wait_policy = os.environ.get("OMP_WAIT_POLICY", "(default)")  # what the OpenMP runtime reads at torch's import
     import torch  # before t2tcore: the OpenMP runtime keeps the wait policy of the environment now
 
     torch.manual_seed(0)
@@ -68,7 +69,7 @@ def child(config: str, args: argparse.Namespace) -> dict:
     kw = {"roi": roi, "overlap": s["overlap"] if s["overlap"] is not None else DEFAULT_OVERLAP,
           "max_slab_voxels": s["max_slab_voxels"] or MAX_SLAB_VOXELS, "precision": s["precision"]}
     shape = (args.slices, args.size, args.size)
-    out = {"config": config, "device": device_name("cpu"), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(default)"),
+    out = {"config": config, "device": device_name("cpu"), "omp_wait_policy": wait_policy,
            "models": {}}
     for name in args.models.split(","):
         tr = time_training(name, args.preset, batch=args.train_batch, patch=tuple(args.train_patch),
