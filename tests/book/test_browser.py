@@ -246,3 +246,24 @@ def test_the_checks_catch_a_broken_page(tmp_path, chromium):
     missed = [e for e in expected if e not in text]
     assert not missed, f"the checks missed {missed}; they reported:\n{text}"
     assert good == [], f"false alarms on a good page: {good}"
+
+
+_STALLED = """<!DOCTYPE html><html><head><meta charset="utf-8">
+<script>window.MathJax = {startup: {promise: new Promise(() => {})}};  // a typesetting that never ends</script>
+<script src="_static/mathjax/tex-mml-chtml.js"></script></head>
+<body><main><h1 id="t">Math that never typesets</h1><span class="math notranslate nohighlight">\\(x\\)</span></main></body></html>
+"""
+
+
+def test_a_page_whose_mathjax_never_finishes_is_reported(tmp_path, chromium):
+    """MathJax that never settles is a problem line after a second load, not a script timeout."""
+    (tmp_path / "_static" / "mathjax").mkdir(parents=True)
+    (tmp_path / "_static" / "mathjax" / "tex-mml-chtml.js").write_text("// stands in for MathJax\n")
+    (tmp_path / "stalled.html").write_text(_STALLED, encoding="utf8")
+    server = browser.Server(tmp_path)
+    try:
+        with pytest.warns(UserWarning, match="stalled on the first load"):
+            problems = browser.inspect_page(chromium, server.url, tmp_path, "stalled.html", mathjax_limit_s=2)
+    finally:
+        server.close()
+    assert problems == ["MathJax failed to typeset: did not finish typesetting within 2 s"], problems
