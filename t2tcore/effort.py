@@ -45,8 +45,10 @@ The SR chapters (05, 06: :class:`ChapterSettings`):
     inside the body's bounding box (every model predicts each case once; at about two dozen
     models inference is most of the chapter's scoring time, and 16 slices + 2 x 4 halo keep it
     within the budget while leaving 6 slices of room for the edge displacement along z). The
-    caps are what the book's time budget affords on two shared CPU cores, not what convergence
-    needs: measured while choosing them (quick cohort, proposed pairs, validation L2 / untrained
+    caps are what the book's time budget affords on two CPU cores, not what convergence needs
+    (caps of 900/300/150/60 put the quick book over its 45 minutes here: chapter 05 alone took
+    28 min on a quiet machine; a training step of 4 x 16 x 32 x 32 here takes VDSR 0.14 s,
+    U-Net 0.03 s, ESRResNet 0.35 s, so these caps cost each model about the same). Measured while choosing them (quick cohort, proposed pairs, validation L2 / untrained
     model), U-Net reached 0.42 after 1200-1500 steps with its last quarter still improving by
     about 6 % (± 2 % over 64 validation patches, whose loss five patches dominate: hence 160),
     VDSR 0.58 after 400 steps, still falling. The chapter says per run whether it converged. The
@@ -311,15 +313,15 @@ EFFORTS: dict[str, Effort] = {
         robustness=RobustnessEffort(n_phantoms=6, image_size=128, z_length_mm=38.0,
                                     pitches=(0.5, 0.75, 0.9375, 1.25, 1.5), row_widths=(0.5, 0.6, 0.75, 0.9)),
         sr=ChapterSettings(
-            profile="quick", preset="small", ablation_models=("vdsr", "unet"), seeds=_SEEDS_QUICK, steps=300,
-            step_caps={"unet": 900, "esrresnet": 150}, gan_steps=60, patch=(16, 32, 32), lr=2e-3,
+            profile="quick", preset="small", ablation_models=("vdsr", "unet"), seeds=_SEEDS_QUICK, steps=200,
+            step_caps={"unet": 600, "esrresnet": 100}, gan_steps=40, patch=(16, 32, 32), lr=2e-3,
             model_lr={"vdsr": 1e-3}, warmup=50,
             val_every=None, val_patches=160, converge_smooth=2,
         ),
         clinical=ClinicalEffort(
             cohort=FibrosisCohort(seed=2019, image_size=160, z_length_mm=48.0, n_patients=36, n_train=6),
             # one seed, and step caps of its own (the ESRResNet/ESRGAN caps; early stopping as chapter 05)
-            sr_changes=MappingProxyType({"seeds": {}, "step_caps": {"esrresnet": 160}, "gan_steps": 60,
+            sr_changes=MappingProxyType({"seeds": {}, "step_caps": {"esrresnet": 100}, "gan_steps": 40,
                                          "val_patches": 96}),
             bootstrap=100),
     ),

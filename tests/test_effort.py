@@ -61,7 +61,7 @@ def test_the_table_has_every_profile_and_follows_a_change():
                                                                                     n_phantoms=7)))
     diff = set(E.markdown_table(changed).splitlines()) ^ set(lines)
     assert len(diff) == 2 and any("| 7 |" in d for d in diff)
-    assert "| 05 | step cap (per model) | 4 | 300 (unet 900, esrresnet 150) | 1000 epochs |" in lines
+    assert "| 05 | step cap (per model) | 4 | 200 (unet 600, esrresnet 100) | 1000 epochs |" in lines
 
 
 def test_the_reproducing_page_shows_the_table():
