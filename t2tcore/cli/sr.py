@@ -110,7 +110,9 @@ def _add_sr(subparsers) -> None:
     a.add_argument("--force", action="store_true",
                    help="apply the model to a series thicker than, or spaced unlike, the slices it was trained on, "
                    "or make thin slices at another --interval than its training data's")
-    a.add_argument("--overwrite", action="store_true", help="replace OUT_DIR if it is not empty (never an input)")
+    a.add_argument("--overwrite", action="store_true",
+                   help="replace OUT_DIR if t2t wrote it, or OUT if it is an existing file (never a folder holding "
+                   "other files, never an input)")
     a.add_argument("--no-progress", action="store_true", help="no progress bars")
     a.set_defaults(func=_run_apply)
 

@@ -23,6 +23,15 @@ Every command that writes (``t2t simulate``, ``calibrate``, ``sr train``, ``sr a
    and the old one deleted last (put back if the rename fails). A replaced output keeps the
    permission bits the old one had.
 
+**Only what t2t wrote is ever replaced.** Every folder output carries a hidden record,
+``.t2t-output.json`` (:data:`OUTPUT_RECORD`), of the files it was committed with. With
+``overwrite`` a non-empty folder is replaced only when that record is there and every file in
+the folder is one it lists: a folder of the user's own files (a real thick series, a home
+folder given by mistake) or a t2t output with a file added since is refused in one line,
+before any work and again at the commit, and nothing is touched. Readers never see the record
+(DICOM scans and dcm2niix skip hidden files). A file output (NIfTI, JSON, a checkpoint) named
+explicitly is replaced as ``cp`` would, once ``overwrite`` is given.
+
 Example (what ``t2t pairs`` or any new writing command does)::
 
     from t2tcore.io.outdir import claim_output
@@ -52,7 +61,7 @@ import stat
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from t2tcore.io import lock as _lock
 from t2tcore.io.errors import OutputBusyError, OutputChangedError, OutputError, OutputWarning
@@ -68,9 +77,13 @@ __all__ = [
     "remove_stale_staging",
     "swap_in",
     "finish_with_manifest",
+    "OUTPUT_RECORD",
+    "foreign_files",
 ]
 
 _NIFTI_SUFFIXES = (".nii.gz", ".nii")
+#: The hidden record of the files a folder output was committed with (see the module's text).
+OUTPUT_RECORD = ".t2t-output.json"
 
 
 def _umask() -> int:
@@ -232,7 +245,68 @@ def _replaceable(out: Path, error: type[Exception]) -> None:
                     "choose another output")
 
 
-def _check_target(out: Path, kind: str, overwrite: bool, error: type[Exception]) -> None:
+def _walk_files(folder: Path) -> Iterator[str]:
+    """Every file and link under ``folder`` (not following links), as POSIX paths relative to it."""
+    for root, dirs, names in os.walk(folder):
+        dirs.sort()
+        rel = Path(root).relative_to(folder)
+        yield from ((rel / n).as_posix() for n in sorted(names))
+        yield from ((rel / d).as_posix() for d in dirs if (Path(root) / d).is_symlink())
+
+
+def _record(tmp: Path) -> None:
+    """Write :data:`OUTPUT_RECORD` into the finished staging folder ``tmp``: the files it holds."""
+    import json
+
+    from t2tcore import __version__
+
+    files = sorted(f for f in _walk_files(tmp) if f != OUTPUT_RECORD)
+    part = tmp / (OUTPUT_RECORD + ".part")
+    part.write_text(json.dumps({"written_by": f"t2t {__version__}", "files": files}, indent=0) + "\n", encoding="utf-8")
+    os.replace(part, tmp / OUTPUT_RECORD)
+
+
+def foreign_files(folder: str | os.PathLike, at_most: int | None = None) -> list[str]:
+    """Files in ``folder`` that t2t did not write there: ``[]`` when it may be replaced.
+
+    A folder without :data:`OUTPUT_RECORD` (or with one that cannot be read) is all foreign;
+    otherwise the files (and links) under it that the record does not list.
+
+    Parameters
+    ----------
+    folder : str or path-like
+    at_most : int, optional
+        Stop after this many (a home folder given by mistake is not walked to the end).
+
+    Returns
+    -------
+    list of str
+        Paths relative to ``folder``, in walking order (names sorted within each folder).
+    """
+    import itertools
+    import json
+
+    folder = Path(folder)
+    try:
+        listed = set(json.loads((folder / OUTPUT_RECORD).read_text(encoding="utf-8"))["files"]) | {OUTPUT_RECORD}
+    except (OSError, ValueError, KeyError, TypeError):
+        listed = set()
+    return list(itertools.islice((f for f in _walk_files(folder) if f not in listed), at_most))
+
+
+def _foreign_reason(out: Path) -> str | None:
+    """Why ``out`` (a non-empty folder) may not be replaced, or None when it may."""
+    foreign = foreign_files(out, at_most=4)
+    if not foreign:
+        return None
+    some = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+    if not (out / OUTPUT_RECORD).is_file():
+        return (f"holds files t2t did not write ({some}; no {OUTPUT_RECORD}), and --overwrite replaces only a "
+                "folder that t2t wrote")
+    return f"holds files added after t2t wrote it ({some}), and --overwrite would delete them"
+
+
+def _check_target(out: Path, kind: str, overwrite: bool, error: type[Exception], replace_any: bool = False) -> None:
     if kind == "folder":
         if out.exists() and not out.is_dir():
             raise error(f"{out}: exists and is not a folder")
@@ -243,7 +317,10 @@ def _check_target(out: Path, kind: str, overwrite: bool, error: type[Exception])
                 raise error(f"{out}: cannot read the folder ({exc.strerror or exc})") from None
             if non_empty:
                 raise error(f"{out}: folder is not empty (use overwrite=True / --overwrite to replace it)")
-        if out.is_dir() and overwrite:
+        if out.is_dir() and overwrite and not _is_empty_dir(out):
+            why = None if replace_any else _foreign_reason(out)
+            if why:
+                raise error(f"{out}: {why}; nothing was changed: choose a new or empty folder, or move those files away")
             _replaceable(out, error)
     else:
         if out.is_dir():
@@ -261,6 +338,7 @@ def check_output(
     kind: str = "folder",
     companions: Iterable[Any] = (),
     error: type[Exception] = OutputError,
+    replace_any: bool = False,
 ) -> Path:
     """Check, before any work, that ``out`` may be written; returns it absolute.
 
@@ -272,12 +350,17 @@ def check_output(
         Everything the run reads: ``out`` (and each companion) must not be one of them, lie
         inside one or hold one (:func:`check_not_input`), ``overwrite`` or not.
     overwrite : bool
-        Accept an existing file or a non-empty folder (replaced at the commit).
+        Accept an existing file, or a non-empty folder that t2t wrote (:func:`foreign_files`
+        is empty), replaced at the commit.
     kind : {"folder", "file"}
     companions : iterable of path-like
         Files written with ``out`` (a NIfTI file's JSON sidecar), checked like a file.
     error : exception type
         Raised on refusal (default :class:`~t2tcore.io.errors.OutputError`).
+    replace_any : bool
+        With ``overwrite``, replace a non-empty folder without :data:`OUTPUT_RECORD`: only for a
+        caller that has recognised the folder as its own by other means (the virtual cohorts,
+        by their manifest, written before the record existed).
 
     Returns
     -------
@@ -288,7 +371,8 @@ def check_output(
     ------
     error
         An input; a file where a folder is wanted or the reverse; an existing file or a
-        non-empty folder without ``overwrite``; a folder above it that is not writable.
+        non-empty folder without ``overwrite``; with it, a folder holding files t2t did not
+        write; a folder above it that is not writable.
     """
     if kind not in ("folder", "file"):
         raise ValueError(f"kind must be 'folder' or 'file', got {kind!r}")
@@ -297,7 +381,7 @@ def check_output(
     extra = [_target(c) for c in companions]
     for c in extra:
         check_not_input(c, inputs, error=error, noun="output file")
-    _check_target(path, kind, overwrite, error)
+    _check_target(path, kind, overwrite, error, replace_any)
     for c in extra:
         _check_target(c, "file", overwrite, error)
     return path
@@ -406,7 +490,7 @@ def _kept_name(out: Path) -> Path:
     raise FileExistsError(f"no free name beside {out}")  # pragma: no cover
 
 
-def _keep(tmp: Path, out: Path, why: str, error: type[Exception]) -> None:
+def _keep(tmp: Path, out: Path, why: str, error: type[Exception], hint: str = "use --overwrite to replace it") -> None:
     kept = _kept_name(out)
     try:
         os.rename(tmp, kept)
@@ -415,7 +499,7 @@ def _keep(tmp: Path, out: Path, why: str, error: type[Exception]) -> None:
                     f"(cannot rename it: {exc.strerror or exc})")
         err.kept = tmp
         raise err from None
-    err = error(f"{out}: {why}; nothing was replaced, the finished result is in {kept} (use --overwrite to replace it)")
+    err = error(f"{out}: {why}; nothing was replaced, the finished result is in {kept} ({hint})")
     err.kept = kept  # where the result is, for callers that keep several files together
     raise err
 
@@ -434,10 +518,13 @@ def _is_empty_dir(path: Path) -> bool:
         return False
 
 
-def _commit_folder(tmp: Path, out: Path, overwrite: bool, error: type[Exception]) -> None:
+def _commit_folder(tmp: Path, out: Path, overwrite: bool, error: type[Exception], replace_any: bool = False) -> None:
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         _keep(tmp, out, "is a file now, not a folder (it was made during this run)", error)
     if overwrite and out.is_dir() and not _is_empty_dir(out):
+        why = None if replace_any else _foreign_reason(out)  # checked before the work and now: files may have come
+        if why:
+            _keep(tmp, out, why, error, hint="move those files away, or choose another output")
         _replace_folder(tmp, out)
         return
     mode = _mode(out) if out.is_dir() else None  # an empty folder: keep its permissions
@@ -450,7 +537,7 @@ def _commit_folder(tmp: Path, out: Path, overwrite: bool, error: type[Exception]
             raise
         if not overwrite:
             _keep(tmp, out, "is no longer empty (something was written there during this run)", error)
-        _commit_folder(tmp, out, overwrite, error)
+        _commit_folder(tmp, out, overwrite, error, replace_any)
 
 
 def _replace_folder(tmp: Path, out: Path) -> None:
@@ -498,7 +585,8 @@ def _commit_file(tmp: Path, out: Path, overwrite: bool, error: type[Exception]) 
 
 
 def commit_output(
-    tmp: str | os.PathLike, out: str | os.PathLike, *, overwrite: bool, error: type[Exception] = OutputChangedError
+    tmp: str | os.PathLike, out: str | os.PathLike, *, overwrite: bool, error: type[Exception] = OutputChangedError,
+    replace_any: bool = False,
 ) -> Path:
     """Move a finished staging folder or file ``tmp`` to ``out`` in one rename.
 
@@ -512,10 +600,14 @@ def commit_output(
         False: ``out`` must be absent (or an empty folder, for a folder) at this moment; if
         it is not, nothing is replaced, ``tmp`` is renamed to a visible ``NAME.t2t-kept-PID``
         beside ``out`` and ``error`` names it. True: an existing ``out`` is replaced (moved
-        aside, the new one renamed in, the old one deleted; put back if the rename fails).
+        aside, the new one renamed in, the old one deleted; put back if the rename fails), a
+        folder only if t2t wrote it (:func:`foreign_files` is empty; otherwise ``tmp`` is kept
+        as above). A committed folder gets :data:`OUTPUT_RECORD`.
     error : exception type
         Raised when the result is kept instead (default
         :class:`~t2tcore.io.errors.OutputChangedError`).
+    replace_any : bool
+        As in :func:`check_output`.
 
     Returns
     -------
@@ -532,7 +624,8 @@ def commit_output(
     """
     tmp, out = _abs(tmp), _abs(out)
     if tmp.is_dir():
-        _commit_folder(tmp, out, overwrite, error)
+        _record(tmp)
+        _commit_folder(tmp, out, overwrite, error, replace_any)
     else:
         _commit_file(tmp, out, overwrite, error)
     return out
@@ -543,19 +636,20 @@ def swap_in(tmp: str | os.PathLike, out: str | os.PathLike) -> None:
 
     The replacing form of :func:`commit_output` (``overwrite=True``), kept for existing
     callers; new code uses :func:`commit_output` or :meth:`OutputClaim.commit`, which only
-    replace when the user asked to.
+    replace when the user asked to, and only a folder that t2t wrote.
     """
-    commit_output(tmp, out, overwrite=True)
+    commit_output(tmp, out, overwrite=True, replace_any=True)
 
 
 def finish_with_manifest(
-    tmp: str | os.PathLike, out: str | os.PathLike, name: str, manifest: dict, *, overwrite: bool = True
+    tmp: str | os.PathLike, out: str | os.PathLike, name: str, manifest: dict, *, overwrite: bool = True,
+    replace_any: bool = False,
 ) -> None:
     """Write ``manifest`` as ``tmp/name`` (JSON), then commit ``tmp`` as ``out``.
 
     The manifest is the last file written into the staging folder (through a ``.part`` file
     and :func:`os.replace`), so a folder with a manifest is always complete.
-    ``overwrite`` as in :func:`commit_output`.
+    ``overwrite`` and ``replace_any`` as in :func:`commit_output`.
     """
     import json
 
@@ -563,7 +657,7 @@ def finish_with_manifest(
     part = tmp / (name + ".part")
     part.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     os.replace(part, tmp / name)
-    commit_output(tmp, out, overwrite=overwrite)
+    commit_output(tmp, out, overwrite=overwrite, replace_any=replace_any)
 
 
 # --------------------------------------------------------------------------------------
@@ -589,8 +683,10 @@ class OutputClaim:
     that was not committed (an error or an interrupt leaves nothing behind).
     """
 
-    def __init__(self, path: Path, companions: tuple[Path, ...], overwrite: bool, kind: str, made: list[Path]) -> None:
+    def __init__(self, path: Path, companions: tuple[Path, ...], overwrite: bool, kind: str, made: list[Path],
+                 replace_any: bool = False) -> None:
         self.path, self.companions, self.overwrite, self.kind = path, companions, overwrite, kind
+        self.replace_any = replace_any
         self._made, self._staged, self._committed = made, [], set()
         self._open = True
 
@@ -620,7 +716,8 @@ class OutputClaim:
         """
         out = self.path if target is None else _abs(target)
         tmp = _abs(tmp)
-        done = commit_output(tmp, out, overwrite=self.overwrite or out in self._committed)
+        done = commit_output(tmp, out, overwrite=self.overwrite or out in self._committed,
+                             replace_any=self.replace_any or out in self._committed)
         self._committed.add(out)
         if tmp in self._staged:
             self._staged.remove(tmp)
@@ -662,6 +759,7 @@ def claim_output(
     kind: str = "folder",
     companions: Iterable[Any] = (),
     error: type[Exception] = OutputError,
+    replace_any: bool = False,
 ) -> OutputClaim:
     """Check ``out`` (:func:`check_output`) and claim it for this run.
 
@@ -677,7 +775,7 @@ def claim_output(
 
     Parameters
     ----------
-    out, inputs, overwrite, kind, companions, error
+    out, inputs, overwrite, kind, companions, error, replace_any
         As in :func:`check_output`.
 
     Returns
@@ -702,7 +800,8 @@ def claim_output(
             check_not_input(c, inputs, error=error, noun="output file")
         _lock.acquire(path)
         return OutputClaim(path, comps, overwrite, kind, [])
-    path = check_output(out, inputs=inputs, overwrite=overwrite, kind=kind, companions=comps, error=error)
+    path = check_output(out, inputs=inputs, overwrite=overwrite, kind=kind, companions=comps, error=error,
+                        replace_any=replace_any)
     made: list[Path] = []
     d = path.parent
     while not d.exists():
@@ -717,7 +816,7 @@ def claim_output(
     except OSError as exc:
         _rmdirs(made)
         raise error(f"{path}: cannot write in {path.parent} ({exc.strerror or exc})") from None
-    claim = OutputClaim(path, comps, overwrite, kind, made)
+    claim = OutputClaim(path, comps, overwrite, kind, made, replace_any)
     try:
         if note:
             warnings.warn(f"{path}: {note}", OutputWarning, stacklevel=2)
@@ -730,7 +829,8 @@ def claim_output(
             if unknown:
                 warnings.warn(f"{path}: found staging left by an older t2t: {', '.join(str(p) for p in unknown[:3])} "
                               "(remove it if no t2t run is writing there)", OutputWarning, stacklevel=2)
-        check_output(path, inputs=inputs, overwrite=overwrite, kind=kind, companions=comps, error=error)
+        check_output(path, inputs=inputs, overwrite=overwrite, kind=kind, companions=comps, error=error,
+                     replace_any=replace_any)
     except BaseException:
         claim.release()
         raise

@@ -28,7 +28,7 @@ from t2tcore.effort import EFFORTS
 
 __all__ = ["PAPER_COHORT", "ALPHA", "BOOTSTRAP", "resolve_cohort", "data_description", "cohort_summary",
            "true_model_table", "sr_runs", "significant_features", "findings", "power_statement", "true_survival_model",
-           "design_statement"]
+           "design_statement", "radiomics_settings", "left_out"]
 
 #: The paper's clinical cohort (Section VI-D).
 PAPER_COHORT = {"patients": _paper.CLINICAL_COHORT["patients"],
@@ -346,3 +346,23 @@ def design_statement(comparison, design: dict, agreement=None) -> str:
                  "power than the severity itself; a p-value below 0.05 for one of five features of one input is not "
                  "evidence that that input is better.")
     return "\n".join(lines)
+
+
+def radiomics_settings():
+    """The pyradiomics settings and the low-variance threshold as a one-column table (``value``, as text)."""
+    import pandas as pd
+
+    from t2tcore.clinical import radiomics as R
+
+    return pd.DataFrame({"value": [str(v) for v in R.SETTINGS.values()] + [str(R.LOW_VARIANCE)]},
+                        index=list(R.SETTINGS) + ["low-variance threshold (min-max scaled)"])
+
+
+def left_out(survival_study: dict) -> str:
+    """Two lines: the features dropped as low-variance and the patients left out for a failed segmentation, per
+    input (``dropped`` and ``excluded`` of :func:`t2tcore.studies.clinical.survival_study`)."""
+    def per_input(d: dict) -> str:
+        return "; ".join(f"{k}: {', '.join(v) or 'none'}" for k, v in d.items())
+
+    return (f"dropped as low-variance: {per_input(survival_study['dropped'])}\n"
+            f"patients left out for a failed segmentation: {per_input(survival_study['excluded'])}")

@@ -63,7 +63,9 @@ __all__ = [
     "findings",
     "read_training",
     "resolve",
+    "settings_line",
     "slice_profiles",
+    "table4_tables",
     "train_runs",
     "training_notes",
     "training_table",
@@ -324,6 +326,42 @@ def z_table(metrics: pd.DataFrame) -> pd.DataFrame:
     cols = ["patient", "kernel", "dose", "label", "model", "method", "seed", "z_displacement_mm",
             "z_abs_displacement_mm", "z_edges"]
     return metrics.drop_duplicates(["patient", "kernel", "dose", "label"])[[c for c in cols if c in metrics.columns]]
+
+
+def settings_line(settings: ChapterSettings, data: str, dataset: str = "ldct_gc") -> str:
+    """One line: the profile's models, training effort, seeds and runs, the data (``data``, in words) and the
+    thickness and interval of the simulated training pairs."""
+    from t2tcore.datasets import dataset_spec
+
+    S, spec = settings, dataset_spec(dataset)
+    return (f"profile {S.profile}: {S.preset} models, at most {S.steps or S.epochs} {'steps' if S.steps else 'epochs'} "
+            f"of {S.batch} patches {'×'.join(map(str, S.patch))}, lr {S.lr:g} ({S.warmup} warm-up steps, {S.schedule}); "
+            f"ESRGAN: at most {S.gan_steps if S.gan_steps else 'all'} adversarial steps; seeds: "
+            f"{', '.join(f'{m} {len(S.seeds_for(m))}' for m in S.models)}; {S.n_runs()} runs; data: {data}; "
+            f"training pairs {spec.thickness:g} mm every {spec.interval:g} mm")
+
+
+def table4_tables(metrics: pd.DataFrame, metric_names: Sequence[str], conventions: Sequence[str],
+                  verdicts: pd.DataFrame, settings: ChapterSettings, dataset: str, what: str
+                  ) -> tuple[dict[str, pd.DataFrame], list[tuple[pd.DataFrame, pd.DataFrame, str]]]:
+    """Table IV per metric convention and kernel, with the paper's cells beside ours on its data set.
+
+    Returns ``(stats, tables)``: :func:`t2tcore.sr.evaluate.table4` per convention (for the CSVs) and, per
+    convention and kernel, ``(cells, bold, caption)`` for :func:`t2tcore.evaluation.tables.style_table`.
+    ``verdicts`` is the chapter's effects table (:func:`t2tcore.sr.effects.effects`, each convention's
+    default region); ``what`` describes the data in the captions.
+    """
+    paper = dataset == PAPER_DATASET
+    side = " beside the paper's (its own convention)" if paper else (
+        "; no published numbers beside them (the paper's are for the LDCT Grand Challenge; RPLHR-CT's could not "
+        "be retrieved offline and are not quoted; their metric convention differs)")
+    stats, tables = {}, []
+    for c in conventions:
+        stats[c] = ev.table4(metrics, list(metric_names), c, eff=verdicts[verdicts.convention == c])
+        for k in sorted(metrics.kernel.unique()):
+            cells, bold = ev.table4_cells(stats[c], k, ssim_col=f"ssim_{settings.ssim_modes[0]}", paper=paper)
+            tables.append((cells, bold, f"Table IV, kernel {k}, our values in the {c} convention ({what}){side}"))
+    return stats, tables
 
 
 def fid_note(settings: ChapterSettings, n_volumes: int) -> str:

@@ -163,10 +163,17 @@ def test_simulate_bad_input_is_one_line_and_writes_nothing(tmp_path, thin_series
                                          "--interval", "2", "--no-progress"]))
     assert "not empty" in line and "--overwrite" in line
     assert _tree(out) == {"keep": b"keep"}
-    # ...and replaced with --overwrite.
-    assert main(["simulate", str(thin_series.folder), str(out), "--thickness", "3", "--interval", "2",
-                 "--overwrite", "--no-progress"]) == 0
-    assert "keep" not in _tree(out) and len(_tree(out)) == 3
+    # ...and --overwrite does not replace a folder of the user's files (hostile report, item 25)...
+    line = _one_line_error(capsys, main(["simulate", str(thin_series.folder), str(out), "--thickness", "3",
+                                         "--interval", "2", "--overwrite", "--no-progress"]))
+    assert "holds files t2t did not write (keep; no .t2t-output.json)" in line and "nothing was changed" in line
+    assert _tree(out) == {"keep": b"keep"}
+    # ...but replaces what t2t wrote.
+    (out / "keep").unlink()
+    for _ in range(2):
+        assert main(["simulate", str(thin_series.folder), str(out), "--thickness", "3", "--interval", "2",
+                     "--overwrite", "--no-progress"]) == 0
+        assert len(_tree(out)) == 4 and ".t2t-output.json" in _tree(out)  # three slices and the record
     # The input folder can never be the output.
     line = _one_line_error(capsys, main(["simulate", str(thin_series.folder), str(thin_series.folder),
                                          "--thickness", "3", "--interval", "2", "--overwrite", "--no-progress"]))

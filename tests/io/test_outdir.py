@@ -1,3 +1,4 @@
+import json
 import os
 import stat
 import subprocess
@@ -30,7 +31,7 @@ def test_swap_in_replaces_existing_content_and_leaves_no_staging(tmp_path):
     tmp = staging_dir(out)
     (tmp / "new.txt").write_text("new")
     swap_in(tmp, out)
-    assert sorted(p.name for p in out.iterdir()) == ["new.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [".t2t-output.json", "new.txt"]
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
 
 
@@ -75,8 +76,8 @@ def test_finish_with_manifest_writes_it_last_and_swaps_the_folder_in(tmp_path):
     (out / "old.txt").write_text("old")
     tmp = staging_dir(out)
     (tmp / "data.txt").write_text("new")
-    finish_with_manifest(tmp, out, "manifest.json", {"n": 3})
-    assert sorted(p.name for p in out.iterdir()) == ["data.txt", "manifest.json"]
+    finish_with_manifest(tmp, out, "manifest.json", {"n": 3}, replace_any=True)  # a cohort known by its manifest
+    assert sorted(p.name for p in out.iterdir()) == [".t2t-output.json", "data.txt", "manifest.json"]
     assert json.loads((out / "manifest.json").read_text()) == {"n": 3}
     assert not tmp.exists() and not list(tmp_path.glob(".cohort.t2t-*"))
 
@@ -231,3 +232,66 @@ def test_a_lock_of_another_host_is_never_taken_over(tmp_path):
     with pytest.raises(OutputBusyError, match=f"if that run is gone, remove {lock_path(out)}"):
         claim_output(out)
     assert lock_path(out).exists()
+
+
+# --------------------------------------------------------------------------------------
+# --overwrite replaces only what t2t wrote (hostile report, item 25)
+# --------------------------------------------------------------------------------------
+
+
+def _tree(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_overwrite_refuses_a_folder_of_the_users_own_files_and_touches_nothing(tmp_path):
+    from t2tcore.io.errors import OutputError
+    from t2tcore.io.outdir import check_output, claim_output
+
+    out = tmp_path / "mine"
+    (out / "sub").mkdir(parents=True)
+    (out / "a.txt").write_text("keep me")
+    (out / "sub" / "b.dcm").write_bytes(b"\0" * 128 + b"DICM")
+    before = _tree(out)
+    for call in (lambda: check_output(out, overwrite=True), lambda: claim_output(out, overwrite=True)):
+        with pytest.raises(OutputError, match=r"mine: holds files t2t did not write \(a.txt, sub/b.dcm; "
+                                              r"no .t2t-output.json\).*nothing was changed"):
+            call()
+    assert _tree(out) == before and [p.name for p in tmp_path.iterdir()] == ["mine"]  # no lock or staging left
+
+
+def test_overwrite_replaces_what_t2t_wrote_but_not_a_file_added_since(tmp_path):
+    from t2tcore.io.errors import OutputChangedError, OutputError
+    from t2tcore.io.outdir import claim_output, foreign_files
+
+    out = tmp_path / "series"
+
+    def write(name, overwrite):
+        with claim_output(out, overwrite=overwrite) as claim:
+            tmp = claim.staging_dir()
+            (tmp / "sub").mkdir()
+            (tmp / "sub" / name).write_text(name)
+            (tmp / "IM0001.dcm").write_text("image")
+            yield claim, tmp
+            claim.commit(tmp)
+
+    for _ in write("first.txt", False):
+        pass
+    assert foreign_files(out) == [] and json.loads((out / ".t2t-output.json").read_text())["files"] == [
+        "IM0001.dcm", "sub/first.txt"]
+    for _ in write("second.txt", True):
+        pass
+    assert sorted(_tree(out)) == [".t2t-output.json", "IM0001.dcm", "sub/second.txt"]
+    (out / "sub" / "notes.txt").write_text("the user's")
+    assert foreign_files(out) == ["sub/notes.txt"]
+    with pytest.raises(OutputError, match=r"holds files added after t2t wrote it \(sub/notes.txt\)"):
+        claim_output(out, overwrite=True)
+    (out / "sub" / "notes.txt").unlink()
+    before = None
+    with pytest.raises(OutputChangedError, match=r"holds files added after t2t wrote it \(late.txt\).*"
+                                                 r"nothing was replaced, the finished result is in .*series.t2t-kept-"):
+        for _claim, _tmp in write("third.txt", True):
+            (out / "late.txt").write_text("written by the user during the run")
+            before = _tree(out)
+    assert _tree(out) == before  # the user's folder as it was
+    kept = list(tmp_path.glob("series.t2t-kept-*"))
+    assert len(kept) == 1 and (kept[0] / "sub" / "third.txt").is_file()

@@ -51,3 +51,14 @@ def test_true_survival_model_is_read_back_from_the_manifest(tiny_cohort):
     m = report.true_survival_model(tiny_cohort["root"])
     tm = report.true_model_table(tiny_cohort["root"])
     assert m is not None and float(np.exp(m.beta)) == pytest.approx(float(tm.loc["survival: hazard_ratio_per_sd", "value"]))
+
+
+def test_the_radiomics_settings_and_what_was_left_out_in_words():
+    from t2tcore.clinical import radiomics as R
+
+    tab = report.radiomics_settings()
+    assert list(tab.index) == [*R.SETTINGS, "low-variance threshold (min-max scaled)"]
+    assert tab["value"].iloc[-1] == str(R.LOW_VARIANCE) and tab["value"].iloc[0] == str(next(iter(R.SETTINGS.values())))
+    text = report.left_out({"dropped": {"thick": ["a", "b"], "SR proposed": []}, "excluded": {"thick": ["P07"]}})
+    assert text.splitlines() == ["dropped as low-variance: thick: a, b; SR proposed: none",
+                                 "patients left out for a failed segmentation: thick: P07"]

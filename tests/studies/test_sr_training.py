@@ -1,11 +1,13 @@
 """Chapter 05's study (t2tcore.studies.sr_training): the pipeline end to end on tiny data, and its words."""
 
+import pandas as pd
 import pytest
 import torch
 
 from t2tcore.io import write_series
 from t2tcore.data import series_dir, training_series_dir
-from t2tcore.sr import datasets
+from t2tcore.sr import datasets, effects
+from t2tcore.sr import evaluate as ev
 from t2tcore.sr.profiles import chapter_settings
 from t2tcore.studies import sr_training as study
 
@@ -71,10 +73,20 @@ def test_the_chapter_05_pipeline_end_to_end(cohort, tmp_path):
     assert "inconclusive" in text  # one test patient: no interval, no verdict
     assert study.fig_labels(ckpts, "esrgan") == ["esrgan/average/s0", "esrgan/proposed/s0"]
     assert study.fig_labels(ckpts, "vdsr", ("proposed",)) == ["vdsr/proposed/s0"]  # its lowest seed
+    eff = effects.effects(df, metrics=["psnr"], conventions=["paper", "hu"], regions=None, training=table)
+    t4 = eff[[effects.DEFAULT_REGION[c] == r for c, r in zip(eff.convention, eff.region)]]
+    stats, tabs = study.table4_tables(df, ["psnr"], ["paper", "hu"], t4, S, "ldct_gc", "THE DATA")
+    assert list(stats) == ["paper", "hu"] and len(tabs) == 2  # one kernel, two conventions
+    for c, (cells, bold, caption) in zip(stats, tabs):
+        want, _ = ev.table4_cells(stats[c], "B30", ssim_col="ssim_2d", paper=True)
+        assert cells.equals(want) and bold.shape == cells.shape
+        assert caption == f"Table IV, kernel B30, our values in the {c} convention (THE DATA) beside the paper's (its own convention)"
+    line = study.settings_line(S, "THE DATA")
+    assert line.startswith("profile smoke: small models, at most 1 steps of 1 patches 8×16×16") and "12 runs" in line
+    assert "data: THE DATA; training pairs 3 mm every 2 mm" in line
 
 
 def test_the_chapter_05_pipeline_on_rplhr_ct(rplhr_train_tree, tmp_path):
-    from t2tcore.sr import evaluate as ev
     from t2tcore.sr.pairs import group_size
 
     S = chapter_settings("smoke", models=("vdsr",), methods=("proposed", "average"), ablation_models=("vdsr",),
@@ -99,6 +111,9 @@ def test_the_chapter_05_pipeline_on_rplhr_ct(rplhr_train_tree, tmp_path):
     cells, _ = ev.table4_cells(ev.table4(res.metrics, ["psnr"], "paper"), cases[0].kernel, ssim_col="ssim_2d",
                                paper=False)
     assert set(cells.columns.get_level_values(1)) == {"ours"}
+    _, tabs = study.table4_tables(res.metrics, ["psnr"], ["paper"], pd.DataFrame({"convention": []}), S, "rplhr_ct", "D")
+    assert len(tabs) == 1 and "no published numbers beside them" in tabs[0][2] and "beside the paper's" not in tabs[0][2]
+    assert "training pairs 5 mm every 5 mm" in study.settings_line(S, "D", "rplhr_ct")
     text = study.findings(res.metrics, dataset="rplhr_ct")
     assert "not this data set" in text
     notes = study.dataset_notes("rplhr_ct")

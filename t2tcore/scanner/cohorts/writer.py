@@ -232,7 +232,8 @@ def write_cohort(job: CohortJob, out_dir: str | os.PathLike, *, force: bool = Fa
     if job.replace and not force and is_up_to_date(out, job.spec, job.required, job.manifest_name):
         return out
     older = out.is_dir() and any(out.iterdir())  # an older cohort of this kind (check_out_dir): replaced at the end
-    with claim_output(out, overwrite=older, kind="folder") as claim:
+    # check_out_dir recognised an older cohort of this kind by its manifest (older ones have no OUTPUT_RECORD)
+    with claim_output(out, overwrite=older, kind="folder", replace_any=older) as claim:
         t_start = time.perf_counter()
         tmp = claim.staging_dir()
         bar = progress_bar(total=len(job.plans), desc=job.title, unit=job.unit, enabled=progress)
@@ -249,7 +250,8 @@ def write_cohort(job: CohortJob, out_dir: str | os.PathLike, *, force: bool = Fa
             if job.finish is not None:
                 job.finish(tmp, infos)
             manifest = job.manifest(series, infos, time.perf_counter() - t_start)
-            finish_with_manifest(tmp, out, job.manifest_name, manifest, overwrite=claim.overwrite)
+            finish_with_manifest(tmp, out, job.manifest_name, manifest, overwrite=claim.overwrite,
+                                 replace_any=claim.replace_any)
         finally:
             bar.close()
     return out
