@@ -9,8 +9,9 @@ runtime reads its settings once, when torch is imported), alternating, best of `
     they wait), ``torch.no_grad`` replaced by nothing else; inference in windows of 64 x 256 x 256
     with 25 % overlap in every direction, slabs of 64 slices with a half-window halo.
 ``fast`` (what t2tcore does now)
-    ``OMP_WAIT_POLICY=PASSIVE`` (set by ``import t2tcore`` and by the book build unless the
-    user set it), ``precision="auto"`` (bfloat16 autocast where the CPU computes it natively —
+    ``OMP_WAIT_POLICY=PASSIVE`` (set by ``import t2tcore`` unless the user set a wait policy or
+    a spin count; the book build asks for the runtime's default spin instead, faster on a quiet
+    machine: ``book/builder/execute.openmp_env``), ``precision="auto"`` (bfloat16 autocast where the CPU computes it natively —
     AVX512-BF16 or AMX — float32 elsewhere), ``torch.inference_mode``, inference in windows
     that span the whole slice (up to 512 x 512) and overlap along z only, slabs of 128 slices.
 

@@ -25,6 +25,7 @@ from builder.execute import (  # noqa: E402,F401
     KERNEL_NAME,
     PROGRESS_FILE_ENV,
     notebook_parameters,
+    openmp_env,
     progress_log,
     register_kernel,
     run_notebook,

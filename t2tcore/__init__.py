@@ -12,11 +12,14 @@ import os as _os
 
 from t2tcore._lazy import lazy_exports
 
-# PyTorch's OpenMP threads sleep while they wait (unless the user chose otherwise): on a machine
-# whose cores other processes share, threads that spin while waiting made SR training and
-# inference 4 to 20 times slower (benchmarks/bench_sr.py prints both side by side). The OpenMP
-# runtime reads this when torch is first imported, so it is set here, before anything imports it.
-_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# PyTorch's OpenMP threads sleep while they wait (unless the user chose a wait policy or a spin
+# count): on a machine whose cores other processes share, threads that spin while waiting made SR
+# training and inference 1.4 to 20 times slower (benchmarks/bench_sr.py prints both side by side).
+# On a quiet machine spinning is faster (training 1.2-1.8x, inference up to 1.1x on 2 cores), so
+# the book build, a batch job, asks for the runtime's default spin count (book/builder/execute.py).
+# The OpenMP runtime reads these when torch is first imported: set here, before anything imports it.
+if "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ:
+    _os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
 
 __version__ = "0.1.0"
 

@@ -321,7 +321,7 @@ EFFORTS: dict[str, Effort] = {
         clinical=ClinicalEffort(
             cohort=FibrosisCohort(seed=2019, image_size=160, z_length_mm=48.0, n_patients=36, n_train=6),
             # one seed, and step caps of its own (the ESRResNet/ESRGAN caps; early stopping as chapter 05)
-            sr_changes=MappingProxyType({"seeds": {}, "step_caps": {"esrresnet": 100}, "gan_steps": 40,
+            sr_changes=MappingProxyType({"seeds": {}, "step_caps": {"esrresnet": 60}, "gan_steps": 25,
                                          "val_patches": 96}),
             bootstrap=100),
     ),

@@ -22,6 +22,22 @@ PROGRESS_FILE_ENV = "T2T_PROGRESS_FILE"  # = t2tcore.progress.PROGRESS_FILE_ENV 
 
 
 # --------------------------------------------------------------------- notebooks
+def openmp_env() -> dict[str, str]:
+    """How the chapters' OpenMP threads wait: the user's ``OMP_WAIT_POLICY`` / ``GOMP_SPINCOUNT`` if set,
+    else the OpenMP runtime's default spin count (``GOMP_SPINCOUNT=300000``; libgomp's default, and it
+    keeps ``import t2tcore`` from choosing sleeping threads).
+
+    The book is a batch job, normally alone on its machine: there, threads that spin briefly while
+    they wait trained the quick SR models 1.2-1.8x faster than sleeping ones (2 cores, 2026-12-07:
+    a training step of U-Net-small 0.035 s against 0.062 s, VDSR-small 0.16 against 0.20 s). On a
+    machine whose cores other jobs share, spinning made them slower: 1.4-2.1x beside two busy
+    processes, up to 20x beside the test suite (benchmarks/bench_sr.py): build with
+    ``OMP_WAIT_POLICY=PASSIVE make book`` there (the README says so).
+    """
+    given = {k: os.environ[k] for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT") if k in os.environ}
+    return given or {"GOMP_SPINCOUNT": "300000"}
+
+
 def register_kernel() -> None:
     """Make kernel ``python3`` mean this interpreter, whatever else is installed.
 
@@ -39,10 +55,7 @@ def register_kernel() -> None:
         # figures must reach the notebook even where MPLBACKEND=Agg is set (as in CI):
         # ipykernel only installs its inline backend when MPLBACKEND is unset
         "env": {"MPLBACKEND": "module://matplotlib_inline.backend_inline",
-                # OpenMP threads that sleep while waiting: spinning ones made PyTorch 4-20x slower on
-                # a machine whose cores other jobs share (benchmarks/bench_sr.py); a chapter that
-                # imports torch before t2tcore would miss t2tcore's own default
-                "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")},
+                **openmp_env()},
     }
     (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1) + "\n")
     dirs = [str(paths.BUILD / "jupyter")] + [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p]

@@ -42,10 +42,13 @@ def test_progress_bars_go_to_the_build_log_not_the_page(sandbox, tmp_path, monke
     """A real kernel: a t2tcore progress bar lands in <profile>-<stem>.progress.log."""
     monkeypatch.delenv(build.PROGRESS_FILE_ENV, raising=False)
     monkeypatch.setenv("JUPYTER_PATH", os.environ.get("JUPYTER_PATH", ""))  # register_kernel changes it
+    for var in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT"):  # as in a fresh shell (import t2tcore set one here)
+        monkeypatch.delenv(var, raising=False)
     nb = notebook(tmp_path / "bars.ipynb", [
         nbformat.v4.new_code_cell("profile = 'x'", metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell("from t2tcore.progress import bar\n"
-                                  "for _ in bar(range(3), desc='working hard'):\n    pass\nprint('done')"),
+        nbformat.v4.new_code_cell("import os\nfrom t2tcore.progress import bar\n"
+                                  "for _ in bar(range(3), desc='working hard'):\n    pass\nprint('done')\n"
+                                  "print('omp', os.environ.get('OMP_WAIT_POLICY'), os.environ.get('GOMP_SPINCOUNT'))"),
     ])
     build.register_kernel()
     out = tmp_path / "executed" / "bars.ipynb"
@@ -56,3 +59,12 @@ def test_progress_bars_go_to_the_build_log_not_the_page(sandbox, tmp_path, monke
     outputs = [o for c in json.loads(out.read_text())["cells"] for o in c.get("outputs", [])]
     text = json.dumps(outputs)
     assert "done" in text and "working hard" not in text
+    assert "omp None 300000" in text  # the chapters' threads spin briefly (openmp_env), t2tcore did not override it
+
+
+def test_openmp_env_is_the_users_or_the_runtimes_default_spin(monkeypatch):
+    for var in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT"):
+        monkeypatch.delenv(var, raising=False)
+    assert build.openmp_env() == {"GOMP_SPINCOUNT": "300000"}
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
+    assert build.openmp_env() == {"OMP_WAIT_POLICY": "PASSIVE"}
