@@ -83,8 +83,8 @@ def _add_simulate(subparsers) -> None:
     )
     add_slice_profile(p, "a slice profile measured by `t2t calibrate`: selects --method calibrated (its kernel "
                       "instead of the triangle); thickness and interval default to the profile's")
-    p.add_argument("--overwrite", action="store_true", help="replace OUT if it is an existing file, or a folder that t2t wrote "
-                   "(never a folder holding other files, never an input, never while another t2t run writes it)")
+    p.add_argument("--overwrite", action="store_true", help="replace OUT if it is an existing file, or a folder of DICOM files that t2t "
+                   "wrote (never a folder holding other files, never an input, never while another t2t run writes it)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=_run_simulate)
 

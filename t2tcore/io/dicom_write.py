@@ -48,7 +48,8 @@ from t2tcore.io.series import Series
 
 __all__ = ["write_dicom", "check_dicom_output"]
 
-_IMPLEMENTATION_VERSION = f"T2T_{__version__}"[:16]
+#: File meta ImplementationVersionName of every file t2t writes (how ``--overwrite`` knows t2t's series).
+IMPLEMENTATION_VERSION = f"T2T_{__version__}"[:16]
 
 # Type 2 attributes of the CT Image IOD: present (possibly empty) in every written slice.
 _TYPE2_KEYWORDS = (
@@ -154,7 +155,7 @@ def _file_meta() -> FileMetaDataset:
     meta.MediaStorageSOPClassUID = CTImageStorage
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
-    meta.ImplementationVersionName = _IMPLEMENTATION_VERSION
+    meta.ImplementationVersionName = IMPLEMENTATION_VERSION
     return meta
 
 
@@ -265,7 +266,8 @@ def write_dicom(
         The volume holds NaN or infinite values.
     """
     inputs = list(series.files) + list(series.source_files)
-    check_dicom_output(out_dir, True, inputs=inputs)  # whether it may be replaced: the claim below
+    # inputs and a writable place only; whether it may be replaced is the claim's to say, below
+    check_output(out_dir, inputs=inputs, overwrite=True, kind="folder", error=DicomWriteError, replace_any=True)
     vol = series.volume
     n = vol.shape[0]
     slope, icpt = rescale_for(*finite_range(vol, "DICOM"))

@@ -23,14 +23,15 @@ Every command that writes (``t2t simulate``, ``calibrate``, ``sr train``, ``sr a
    and the old one deleted last (put back if the rename fails). A replaced output keeps the
    permission bits the old one had.
 
-**Only what t2t wrote is ever replaced.** Every folder output carries a hidden record,
-``.t2t-output.json`` (:data:`OUTPUT_RECORD`), of the files it was committed with. With
-``overwrite`` a non-empty folder is replaced only when that record is there and every file in
-the folder is one it lists: a folder of the user's own files (a real thick series, a home
-folder given by mistake) or a t2t output with a file added since is refused in one line,
-before any work and again at the commit, and nothing is touched. Readers never see the record
-(DICOM scans and dcm2niix skip hidden files). A file output (NIfTI, JSON, a checkpoint) named
-explicitly is replaced as ``cp`` would, once ``overwrite`` is given.
+**Only what t2t wrote is ever replaced.** With ``overwrite`` a non-empty output folder is
+replaced only when every file in it is a DICOM file that t2t wrote (its file meta names t2t's
+implementation, :func:`foreign_files`): a folder of the user's own files (a real thick series
+from a scanner, a home folder given by mistake) or a t2t series with other files added is
+refused in one line, before any work and again at the commit, and nothing is touched. Nothing
+is added to an output to recognise it (tools that read every file of a series folder as DICOM
+keep working). A file output (NIfTI, JSON, a checkpoint) named explicitly is replaced as ``cp``
+would, once ``overwrite`` is given. The virtual cohorts, recognised by their manifest, replace
+older cohorts of their kind (``replace_any``).
 
 Example (what ``t2t pairs`` or any new writing command does)::
 
@@ -77,13 +78,10 @@ __all__ = [
     "remove_stale_staging",
     "swap_in",
     "finish_with_manifest",
-    "OUTPUT_RECORD",
     "foreign_files",
 ]
 
 _NIFTI_SUFFIXES = (".nii.gz", ".nii")
-#: The hidden record of the files a folder output was committed with (see the module's text).
-OUTPUT_RECORD = ".t2t-output.json"
 
 
 def _umask() -> int:
@@ -254,23 +252,29 @@ def _walk_files(folder: Path) -> Iterator[str]:
         yield from ((rel / d).as_posix() for d in dirs if (Path(root) / d).is_symlink())
 
 
-def _record(tmp: Path) -> None:
-    """Write :data:`OUTPUT_RECORD` into the finished staging folder ``tmp``: the files it holds."""
-    import json
+def _written_by_t2t(path: Path) -> bool:
+    """Whether ``path`` is a DICOM file whose file meta names t2t's implementation (what
+    :func:`t2tcore.io.write_series` writes)."""
+    try:
+        if path.is_symlink() or not path.is_file():
+            return False
+        with open(path, "rb") as f:
+            head = f.read(132)
+        if len(head) < 132 or head[128:132] != b"DICM":
+            return False
+        from pydicom.filereader import read_file_meta_info
 
-    from t2tcore import __version__
-
-    files = sorted(f for f in _walk_files(tmp) if f != OUTPUT_RECORD)
-    part = tmp / (OUTPUT_RECORD + ".part")
-    part.write_text(json.dumps({"written_by": f"t2t {__version__}", "files": files}, indent=0) + "\n", encoding="utf-8")
-    os.replace(part, tmp / OUTPUT_RECORD)
+        return str(read_file_meta_info(path).get("ImplementationVersionName", "")).startswith("T2T_")
+    except Exception:  # noqa: BLE001 - unreadable or malformed: not known to be t2t's
+        return False
 
 
 def foreign_files(folder: str | os.PathLike, at_most: int | None = None) -> list[str]:
-    """Files in ``folder`` that t2t did not write there: ``[]`` when it may be replaced.
+    """Files in ``folder`` that t2t did not write: ``[]`` when ``--overwrite`` may replace it.
 
-    A folder without :data:`OUTPUT_RECORD` (or with one that cannot be read) is all foreign;
-    otherwise the files (and links) under it that the record does not list.
+    A file is t2t's when it is a DICOM file whose file meta ``ImplementationVersionName`` is
+    t2t's (``T2T_<version>``, :data:`t2tcore.io.dicom_write.IMPLEMENTATION_VERSION`, any
+    version); anything else (another program's DICOM, any other file, a link) is foreign.
 
     Parameters
     ----------
@@ -284,14 +288,9 @@ def foreign_files(folder: str | os.PathLike, at_most: int | None = None) -> list
         Paths relative to ``folder``, in walking order (names sorted within each folder).
     """
     import itertools
-    import json
 
     folder = Path(folder)
-    try:
-        listed = set(json.loads((folder / OUTPUT_RECORD).read_text(encoding="utf-8"))["files"]) | {OUTPUT_RECORD}
-    except (OSError, ValueError, KeyError, TypeError):
-        listed = set()
-    return list(itertools.islice((f for f in _walk_files(folder) if f not in listed), at_most))
+    return list(itertools.islice((f for f in _walk_files(folder) if not _written_by_t2t(folder / f)), at_most))
 
 
 def _foreign_reason(out: Path) -> str | None:
@@ -300,10 +299,8 @@ def _foreign_reason(out: Path) -> str | None:
     if not foreign:
         return None
     some = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
-    if not (out / OUTPUT_RECORD).is_file():
-        return (f"holds files t2t did not write ({some}; no {OUTPUT_RECORD}), and --overwrite replaces only a "
-                "folder that t2t wrote")
-    return f"holds files added after t2t wrote it ({some}), and --overwrite would delete them"
+    return (f"holds files t2t did not write ({some}), and --overwrite replaces only a folder of DICOM files "
+            "that t2t wrote")
 
 
 def _check_target(out: Path, kind: str, overwrite: bool, error: type[Exception], replace_any: bool = False) -> None:
@@ -350,17 +347,17 @@ def check_output(
         Everything the run reads: ``out`` (and each companion) must not be one of them, lie
         inside one or hold one (:func:`check_not_input`), ``overwrite`` or not.
     overwrite : bool
-        Accept an existing file, or a non-empty folder that t2t wrote (:func:`foreign_files`
-        is empty), replaced at the commit.
+        Accept an existing file, or a non-empty folder of DICOM files that t2t wrote
+        (:func:`foreign_files` is empty), replaced at the commit.
     kind : {"folder", "file"}
     companions : iterable of path-like
         Files written with ``out`` (a NIfTI file's JSON sidecar), checked like a file.
     error : exception type
         Raised on refusal (default :class:`~t2tcore.io.errors.OutputError`).
     replace_any : bool
-        With ``overwrite``, replace a non-empty folder without :data:`OUTPUT_RECORD`: only for a
-        caller that has recognised the folder as its own by other means (the virtual cohorts,
-        by their manifest, written before the record existed).
+        With ``overwrite``, replace a non-empty folder whatever it holds: only for a caller that
+        has recognised the folder as its own by other means (the virtual cohorts, by their
+        manifest).
 
     Returns
     -------
@@ -602,7 +599,7 @@ def commit_output(
         beside ``out`` and ``error`` names it. True: an existing ``out`` is replaced (moved
         aside, the new one renamed in, the old one deleted; put back if the rename fails), a
         folder only if t2t wrote it (:func:`foreign_files` is empty; otherwise ``tmp`` is kept
-        as above). A committed folder gets :data:`OUTPUT_RECORD`.
+        as above).
     error : exception type
         Raised when the result is kept instead (default
         :class:`~t2tcore.io.errors.OutputChangedError`).
@@ -624,7 +621,6 @@ def commit_output(
     """
     tmp, out = _abs(tmp), _abs(out)
     if tmp.is_dir():
-        _record(tmp)
         _commit_folder(tmp, out, overwrite, error, replace_any)
     else:
         _commit_file(tmp, out, overwrite, error)

@@ -166,14 +166,14 @@ def test_simulate_bad_input_is_one_line_and_writes_nothing(tmp_path, thin_series
     # ...and --overwrite does not replace a folder of the user's files (hostile report, item 25)...
     line = _one_line_error(capsys, main(["simulate", str(thin_series.folder), str(out), "--thickness", "3",
                                          "--interval", "2", "--overwrite", "--no-progress"]))
-    assert "holds files t2t did not write (keep; no .t2t-output.json)" in line and "nothing was changed" in line
+    assert "holds files t2t did not write (keep)" in line and "nothing was changed" in line
     assert _tree(out) == {"keep": b"keep"}
-    # ...but replaces what t2t wrote.
+    # ...but replaces what t2t wrote, and nothing else is added to recognise it.
     (out / "keep").unlink()
-    for _ in range(2):
-        assert main(["simulate", str(thin_series.folder), str(out), "--thickness", "3", "--interval", "2",
+    for interval in ("2", "1.5"):
+        assert main(["simulate", str(thin_series.folder), str(out), "--thickness", "3", "--interval", interval,
                      "--overwrite", "--no-progress"]) == 0
-        assert len(_tree(out)) == 4 and ".t2t-output.json" in _tree(out)  # three slices and the record
+        assert len(_tree(out)) == {"2": 3, "1.5": 4}[interval] and all(n.endswith(".dcm") for n in _tree(out))
     # The input folder can never be the output.
     line = _one_line_error(capsys, main(["simulate", str(thin_series.folder), str(thin_series.folder),
                                          "--thickness", "3", "--interval", "2", "--overwrite", "--no-progress"]))

@@ -129,7 +129,11 @@ def test_write_refuses_non_empty_folder_and_overwrites_on_request(tmp_path, thin
     with pytest.raises(DicomWriteError, match="not empty"):
         write_series(s, out)
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
-    write_series(s, out, overwrite=True)
+    with pytest.raises(DicomWriteError, match=r"holds files t2t did not write \(keep.txt\)"):
+        write_series(s, out, overwrite=True)  # not a series t2t wrote: never replaced
+    (out / "keep.txt").unlink()
+    write_series(s, out)
+    write_series(s, out, overwrite=True)  # t2t's own series: replaced
     assert sorted(p.name for p in out.iterdir()) == [f"IM{i:04d}.dcm" for i in range(1, 9)]
     (tmp_path / "file").write_text("x")
     with pytest.raises(DicomWriteError, match="not a folder"):
@@ -168,12 +172,12 @@ def test_interrupted_write_leaves_nothing(tmp_path, thin_series, monkeypatch):
     assert not (tmp_path / "out").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["thin"]  # no temporary folder left
     # An existing output folder is left as it was.
-    (tmp_path / "out").mkdir()
-    (tmp_path / "out" / "old").write_text("old")
+    write_series(s, tmp_path / "out")
+    old = _tree_digest(tmp_path / "out")
     calls.clear()
     with pytest.raises(KeyboardInterrupt):
         write_series(s, tmp_path / "out", overwrite=True)
-    assert [p.name for p in (tmp_path / "out").iterdir()] == ["old"]
+    assert _tree_digest(tmp_path / "out") == old
 
 
 def test_write_rejects_non_finite(tmp_path):

@@ -4,6 +4,7 @@ import stat
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from t2tcore.io.errors import OutputWarning
@@ -31,7 +32,7 @@ def test_swap_in_replaces_existing_content_and_leaves_no_staging(tmp_path):
     tmp = staging_dir(out)
     (tmp / "new.txt").write_text("new")
     swap_in(tmp, out)
-    assert sorted(p.name for p in out.iterdir()) == [".t2t-output.json", "new.txt"]
+    assert sorted(p.name for p in out.iterdir()) == ["new.txt"]
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
 
 
@@ -77,7 +78,7 @@ def test_finish_with_manifest_writes_it_last_and_swaps_the_folder_in(tmp_path):
     tmp = staging_dir(out)
     (tmp / "data.txt").write_text("new")
     finish_with_manifest(tmp, out, "manifest.json", {"n": 3}, replace_any=True)  # a cohort known by its manifest
-    assert sorted(p.name for p in out.iterdir()) == [".t2t-output.json", "data.txt", "manifest.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["data.txt", "manifest.json"]
     assert json.loads((out / "manifest.json").read_text()) == {"n": 3}
     assert not tmp.exists() and not list(tmp_path.glob(".cohort.t2t-*"))
 
@@ -243,55 +244,49 @@ def _tree(folder):
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def test_overwrite_refuses_a_folder_of_the_users_own_files_and_touches_nothing(tmp_path):
+def test_overwrite_refuses_a_folder_of_the_users_own_files_and_touches_nothing(tmp_path, write_ct_series):
     from t2tcore.io.errors import OutputError
-    from t2tcore.io.outdir import check_output, claim_output
+    from t2tcore.io.outdir import check_output, claim_output, foreign_files
 
     out = tmp_path / "mine"
     (out / "sub").mkdir(parents=True)
     (out / "a.txt").write_text("keep me")
-    (out / "sub" / "b.dcm").write_bytes(b"\0" * 128 + b"DICM")
+    (out / "sub" / "b.dcm").write_bytes(b"\0" * 128 + b"DICM")  # not even a whole DICOM file
+    write_ct_series(out / "scanner", np.zeros((3, 4, 4), np.int16), np.arange(3) * 3.0)  # another program's DICOM
     before = _tree(out)
+    found = foreign_files(out)
+    assert found[0] == "a.txt" and found[-1] == "sub/b.dcm" and len(found) == 5
+    assert all(f.startswith("scanner/") for f in found[1:4]) and foreign_files(out, at_most=2) == found[:2]
     for call in (lambda: check_output(out, overwrite=True), lambda: claim_output(out, overwrite=True)):
-        with pytest.raises(OutputError, match=r"mine: holds files t2t did not write \(a.txt, sub/b.dcm; "
-                                              r"no .t2t-output.json\).*nothing was changed"):
+        with pytest.raises(OutputError, match=r"mine: holds files t2t did not write \(a.txt, scanner/\S+, "
+                                              r"scanner/\S+, \.\.\.\).*nothing was changed"):
             call()
     assert _tree(out) == before and [p.name for p in tmp_path.iterdir()] == ["mine"]  # no lock or staging left
 
 
-def test_overwrite_replaces_what_t2t_wrote_but_not_a_file_added_since(tmp_path):
+def test_overwrite_replaces_a_t2t_series_but_not_one_with_other_files(tmp_path):
+    from t2tcore.io import read_series, write_series
     from t2tcore.io.errors import OutputChangedError, OutputError
     from t2tcore.io.outdir import claim_output, foreign_files
+    from tests.sr.conftest import thin_series
 
     out = tmp_path / "series"
-
-    def write(name, overwrite):
-        with claim_output(out, overwrite=overwrite) as claim:
+    write_series(thin_series(n=4, size=8), out)
+    assert foreign_files(out) == []
+    write_series(thin_series(n=6, size=8), out, overwrite=True)
+    assert read_series(out).volume.shape[0] == 6 and sorted(_tree(out)) == [f"IM{i:04d}.dcm" for i in range(1, 7)]
+    (out / "notes.txt").write_text("the user's")
+    with pytest.raises(OutputError, match=r"holds files t2t did not write \(notes.txt\)"):
+        write_series(thin_series(n=5, size=8), out, overwrite=True)
+    (out / "notes.txt").unlink()
+    # a file put there during the run: the commit refuses too, and keeps the finished result aside
+    with pytest.raises(OutputChangedError, match=r"holds files t2t did not write \(late.txt\).*nothing was replaced, "
+                                                 r"the finished result is in .*series.t2t-kept-"):
+        with claim_output(out, overwrite=True) as claim:
             tmp = claim.staging_dir()
-            (tmp / "sub").mkdir()
-            (tmp / "sub" / name).write_text(name)
-            (tmp / "IM0001.dcm").write_text("image")
-            yield claim, tmp
-            claim.commit(tmp)
-
-    for _ in write("first.txt", False):
-        pass
-    assert foreign_files(out) == [] and json.loads((out / ".t2t-output.json").read_text())["files"] == [
-        "IM0001.dcm", "sub/first.txt"]
-    for _ in write("second.txt", True):
-        pass
-    assert sorted(_tree(out)) == [".t2t-output.json", "IM0001.dcm", "sub/second.txt"]
-    (out / "sub" / "notes.txt").write_text("the user's")
-    assert foreign_files(out) == ["sub/notes.txt"]
-    with pytest.raises(OutputError, match=r"holds files added after t2t wrote it \(sub/notes.txt\)"):
-        claim_output(out, overwrite=True)
-    (out / "sub" / "notes.txt").unlink()
-    before = None
-    with pytest.raises(OutputChangedError, match=r"holds files added after t2t wrote it \(late.txt\).*"
-                                                 r"nothing was replaced, the finished result is in .*series.t2t-kept-"):
-        for _claim, _tmp in write("third.txt", True):
+            (tmp / "IM0001.dcm").write_bytes((out / "IM0001.dcm").read_bytes())
             (out / "late.txt").write_text("written by the user during the run")
             before = _tree(out)
+            claim.commit(tmp)
     assert _tree(out) == before  # the user's folder as it was
-    kept = list(tmp_path.glob("series.t2t-kept-*"))
-    assert len(kept) == 1 and (kept[0] / "sub" / "third.txt").is_file()
+    assert len(list(tmp_path.glob("series.t2t-kept-*"))) == 1
