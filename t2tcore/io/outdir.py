@@ -25,7 +25,7 @@ Every command that writes (``t2t simulate``, ``calibrate``, ``sr train``, ``sr a
 
 **Only what t2t wrote is ever replaced.** With ``overwrite`` a non-empty output folder is
 replaced only when every file in it is a DICOM file that t2t wrote (its file meta names t2t's
-implementation, :func:`foreign_files`): a folder of the user's own files (a real thick series
+implementation, :func:`t2tcore.io.ownership.foreign_files`): a folder of the user's own files (a real thick series
 from a scanner, a home folder given by mistake) or a t2t series with other files added is
 refused in one line, before any work and again at the commit, and nothing is touched. Nothing
 is added to an output to recognise it (tools that read every file of a series folder as DICOM
@@ -62,10 +62,11 @@ import stat
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 from t2tcore.io import lock as _lock
 from t2tcore.io.errors import OutputBusyError, OutputChangedError, OutputError, OutputWarning
+from t2tcore.io.ownership import foreign_files
 
 __all__ = [
     "check_not_input",
@@ -241,56 +242,6 @@ def _replaceable(out: Path, error: type[Exception]) -> None:
     if sticky or not os.access(out, os.W_OK | os.X_OK):
         raise error(f"{out}: cannot be replaced, this user may not change or move that folder (permission denied); "
                     "choose another output")
-
-
-def _walk_files(folder: Path) -> Iterator[str]:
-    """Every file and link under ``folder`` (not following links), as POSIX paths relative to it."""
-    for root, dirs, names in os.walk(folder):
-        dirs.sort()
-        rel = Path(root).relative_to(folder)
-        yield from ((rel / n).as_posix() for n in sorted(names))
-        yield from ((rel / d).as_posix() for d in dirs if (Path(root) / d).is_symlink())
-
-
-def _written_by_t2t(path: Path) -> bool:
-    """Whether ``path`` is a DICOM file whose file meta names t2t's implementation (what
-    :func:`t2tcore.io.write_series` writes)."""
-    try:
-        if path.is_symlink() or not path.is_file():
-            return False
-        with open(path, "rb") as f:
-            head = f.read(132)
-        if len(head) < 132 or head[128:132] != b"DICM":
-            return False
-        from pydicom.filereader import read_file_meta_info
-
-        return str(read_file_meta_info(path).get("ImplementationVersionName", "")).startswith("T2T_")
-    except Exception:  # noqa: BLE001 - unreadable or malformed: not known to be t2t's
-        return False
-
-
-def foreign_files(folder: str | os.PathLike, at_most: int | None = None) -> list[str]:
-    """Files in ``folder`` that t2t did not write: ``[]`` when ``--overwrite`` may replace it.
-
-    A file is t2t's when it is a DICOM file whose file meta ``ImplementationVersionName`` is
-    t2t's (``T2T_<version>``, :data:`t2tcore.io.dicom_write.IMPLEMENTATION_VERSION`, any
-    version); anything else (another program's DICOM, any other file, a link) is foreign.
-
-    Parameters
-    ----------
-    folder : str or path-like
-    at_most : int, optional
-        Stop after this many (a home folder given by mistake is not walked to the end).
-
-    Returns
-    -------
-    list of str
-        Paths relative to ``folder``, in walking order (names sorted within each folder).
-    """
-    import itertools
-
-    folder = Path(folder)
-    return list(itertools.islice((f for f in _walk_files(folder) if not _written_by_t2t(folder / f)), at_most))
 
 
 def _foreign_reason(out: Path) -> str | None:
